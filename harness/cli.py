@@ -1,0 +1,236 @@
+"""The ``harness`` command line: ``harness plugins``, ``harness run``.
+
+Built on click (commands, options and ``--help`` text from one declaration) and rich (tables,
+colour and a progress bar that degrade to plain text when the output is not a terminal).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from harness import __version__
+from harness import db as results_db
+from harness.registry import Registry, UnknownNameError
+from harness.runner import CaseResult, run_suite
+from harness.suite import SuiteError, load
+
+# Not a terminal (a pipe, a CI log): wide enough for a results table without folding.
+console = Console() if Console().is_terminal else Console(width=160)
+errors = Console(stderr=True)
+DEFAULT_SUITE = "smoke"
+STATUS_STYLE = {"ok": "green", "error": "bold red", "unavailable": "yellow", "unsupported": "dim"}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="harness")
+def main() -> None:
+    """linalg-harness: benchmark matrix methods (orthogonalizers, sketches, spectral filters,
+    preconditioners) on every backend, from plugins.
+
+    Plugins are found through the entry-point group 'harness'. Set HARNESS_BLOCK_PLUGINS=a,b
+    to skip named plugins, HARNESS_DISABLE_PLUGIN_AUTOLOAD=1 to load none, HARNESS_DB to
+    change the default results database (results/harness.sqlite).
+    """
+
+
+def _plugins_json(registry: Registry) -> dict[str, Any]:
+    plugins = []
+    for record in registry.plugins:
+        provided = registry.provided_by(record)
+        plugins.append(
+            {
+                "name": record.name,
+                "distribution": record.distribution,
+                "version": record.version,
+                "status": record.status,
+                "errors": record.errors,
+                "backends": [
+                    {"name": b, **_availability(registry, b)} for b in provided["backend"]
+                ],
+                "methods": provided["method"],
+                "tasks": provided["task"],
+            }
+        )
+    conflicts = [
+        {"kind": k, "name": n, "plugins": [r.name for r in rs]}
+        for (k, n), rs in registry.conflicts.items()
+    ]
+    return {"plugins": plugins, "conflicts": conflicts}
+
+
+def _availability(registry: Registry, name: str) -> dict[str, Any]:
+    if ("backend", name) in registry.conflicts:
+        return {"available": False, "reason": "name provided by two plugins"}
+    availability = registry.backend(name).availability()
+    return {"available": availability.available, "reason": availability.reason or None}
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def plugins(as_json: bool) -> None:
+    """List every plugin: distribution, version, what it provides, and backend availability."""
+    info = _plugins_json(Registry.load())
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    table = Table(title="harness plugins")
+    for column in ("plugin", "distribution", "status", "provides"):
+        table.add_column(column)
+    for p in info["plugins"]:
+        dist = f"{p['distribution']} {p['version']}" if p["distribution"] else "-"
+        status = {"loaded": "[green]loaded[/]", "blocked": "[yellow]blocked[/]"}.get(
+            p["status"], "[bold red]failed[/]"
+        )
+        provides = [
+            escape(b["name"])
+            + ": "
+            + (
+                "[green]available[/]"
+                if b["available"]
+                else f"[yellow]unavailable - {escape(b['reason'])}[/]"
+            )
+            for b in p["backends"]
+        ]
+        provides += [f"method {escape(m)}" for m in p["methods"]]
+        provides += [f"task {escape(t)}" for t in p["tasks"]]
+        provides += [f"[red]{escape(e)}[/]" for e in p["errors"]]
+        table.add_row(escape(p["name"]), escape(dist), status, "\n".join(provides) or "-")
+    console.print(table)
+    for c in info["conflicts"]:
+        console.print(
+            f"[bold red]conflict:[/] {c['kind']} {escape(repr(c['name']))} is "
+            f"provided by {escape(' and '.join(c['plugins']))}; neither is used"
+        )
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _results_table(title: str, results: list[CaseResult]) -> Table:
+    """The cases that ran (ok or error), one row each, with the task's metrics as columns."""
+    metric_names = sorted({k for r in results for k in r.metrics})
+    table = Table(title=escape(title))
+    for column in (
+        "method",
+        "params",
+        "backend",
+        "dtype",
+        "size",
+        "median ms",
+        "GFLOP/s",
+        *metric_names,
+        "status",
+    ):
+        table.add_column(
+            column.replace("_", " "),
+            overflow="fold",
+            no_wrap=column == "params",
+            justify="left" if column in ("method", "params", "status") else "right",
+        )
+    for r in results:
+        c = r.case
+        status = f"[{STATUS_STYLE[r.status]}]{r.status}[/]"
+        if r.message:
+            status += f" [dim]{escape(r.message)}[/]"
+        table.add_row(
+            escape(c.method),
+            escape(" ".join(f"{k}={v}" for k, v in c.params.items())),
+            escape(c.backend),
+            c.dtype,
+            "x".join(map(str, c.sizes.values())),
+            _fmt(r.median_s and r.median_s * 1e3, ".3f"),
+            _fmt(r.gflops, ".1f"),
+            *(_fmt(r.metrics.get(m), ".2e") for m in metric_names),
+            status,
+        )
+    return table
+
+
+def _print_results(results: list[CaseResult]) -> None:
+    """A table per task and problem for the cases that ran, then why the others did not."""
+    ran = [r for r in results if r.status in ("ok", "error")]
+    groups: dict[str, list[CaseResult]] = {}
+    for r in ran:
+        problem = " ".join(f"{k}={v}" for k, v in r.case.problem.items())
+        groups.setdefault(f"{r.case.task} {problem}".strip(), []).append(r)
+    for title, group in groups.items():
+        console.print(_results_table(title, group))
+    reasons: dict[tuple[str, str], int] = {}
+    for r in results:
+        if r.status not in ("ok", "error"):
+            key = (r.status, f"{r.case.backend}: {r.message}")
+            reasons[key] = reasons.get(key, 0) + 1
+    for (status, reason), count in reasons.items():
+        console.print(f"[{STATUS_STYLE[status]}]{status}[/] {count} cases - {escape(reason)}")
+
+
+@main.command()
+@click.argument("suite", default=DEFAULT_SUITE)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Results database (default: $HARNESS_DB or results/harness.sqlite).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the stored cases as JSON.")
+def run(suite: str, db_path: Path | None, as_json: bool) -> None:
+    """Run SUITE (a YAML file, or the name of a shipped suite; default: smoke).
+
+    Expands tasks x sizes x methods x backends x dtypes, times every case, stores each in the
+    results database as it finishes, and prints a table. Exit status: 0 when no case failed,
+    1 when a case raised or gave non-finite metrics, 2 when the suite itself is invalid.
+    """
+    registry = Registry.load()
+    try:
+        loaded = load(suite, registry)
+    except (SuiteError, UnknownNameError) as exc:
+        errors.print(f"[bold red]error:[/] suite {suite!r} cannot run:", highlight=False)
+        errors.print(str(exc), highlight=False, markup=False)
+        sys.exit(2)
+    db = results_db.ResultsDB(db_path or results_db.default_path())
+    results: list[CaseResult] = []
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
+        disable=as_json,
+    ) as progress:
+        bar = progress.add_task(f"running {loaded.name}", total=len(loaded.cases))
+
+        def on_result(result: CaseResult) -> None:
+            results.append(result)
+            progress.advance(bar)
+            if result.status == "error":
+                progress.console.print(
+                    f"[red]error[/] {escape(result.case.method)} on "
+                    f"{escape(result.case.backend)}: {escape(result.message or '')}"
+                )
+
+        run_id = run_suite(loaded, registry, db, on_result)
+    if as_json:
+        click.echo(
+            json.dumps({"run_id": run_id, "db": str(db.path), "cases": db.cases(run_id)}, indent=2)
+        )
+    else:
+        _print_results(results)
+        counts = {s: sum(r.status == s for r in results) for s in STATUS_STYLE}
+        console.print(
+            f"run {run_id} stored in {db.path}: "
+            + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        )
+    db.close()
+    sys.exit(1 if any(r.status == "error" for r in results) else 0)

@@ -1,0 +1,142 @@
+"""The registry: every backend, method and task the loaded plugins provide, by name.
+
+Each plugin's hooks are called one at a time, so a hook that raises, or returns something
+that is not a list of the expected objects, is recorded against that plugin and the others
+still register. Two plugins that provide the same name are a conflict: the name is kept out
+of use and looking it up raises an error naming both distributions.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.backend import Backend
+from harness.discovery import PluginRecord, describe_exception, load_plugins
+from harness.method import Method
+from harness.task import Task
+
+KINDS: dict[str, tuple[str, type]] = {
+    "backend": ("harness_backends", Backend),
+    "method": ("harness_methods", Method),
+    "task": ("harness_tasks", Task),
+}
+
+
+class UnknownNameError(LookupError):
+    """A name no plugin provides; the message lists the closest known names."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]):
+        self.kind, self.name = kind, name
+        self.suggestions = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+        hint = (
+            f"; did you mean {' or '.join(map(repr, self.suggestions))}?"
+            if self.suggestions
+            else ""
+        )
+        super().__init__(f"unknown {kind} {name!r}{hint}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class DuplicateNameError(LookupError):
+    """A name that two plugins both provide."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _origin(record: PluginRecord) -> str:
+    dist = f"{record.distribution} {record.version}" if record.distribution else "no distribution"
+    return f"plugin {record.name!r} ({dist})"
+
+
+@dataclass
+class Registry:
+    """Backends, methods and tasks by name, with the plugin each came from."""
+
+    plugins: list[PluginRecord]
+    entries: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    providers: dict[tuple[str, str], PluginRecord] = field(default_factory=dict)
+    conflicts: dict[tuple[str, str], list[PluginRecord]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, extra: Iterable[tuple[str, Any]] = ()) -> Registry:
+        """Discover plugins (see ``harness.discovery``) and register what their hooks return."""
+        manager, records = load_plugins(extra)
+        registry = cls(records)
+        by_name = {r.name: r for r in records}
+        for kind, (hook_name, expected) in KINDS.items():
+            for impl in getattr(manager.hook, hook_name).get_hookimpls():
+                registry._add(kind, expected, impl, by_name[impl.plugin_name])
+        return registry
+
+    def _add(self, kind: str, expected: type, impl: Any, record: PluginRecord) -> None:
+        try:
+            provided = list(impl.function())
+        except Exception as exc:  # the plugin's fault: record it, keep the others
+            record.fail(f"{impl.function.__name__} raised {describe_exception(exc)}")
+            return
+        for item in provided:
+            if not isinstance(item, expected):
+                record.fail(
+                    f"{impl.function.__name__} returned {item!r}, not a {expected.__name__}"
+                )
+                continue
+            key = (kind, item.name)
+            if key in self.conflicts:
+                self.conflicts[key].append(record)
+            elif key in self.providers:
+                del self.entries[kind][item.name]
+                self.conflicts[key] = [self.providers.pop(key), record]
+            else:
+                self.entries[kind][item.name] = item
+                self.providers[key] = record
+
+    def get(self, kind: str, name: str) -> Any:
+        """The backend, method or task called ``name``; raises a helpful error if there is none."""
+        if (kind, name) in self.conflicts:
+            origins = " and ".join(_origin(r) for r in self.conflicts[(kind, name)])
+            raise DuplicateNameError(
+                f"{kind} {name!r} is provided by {origins}; "
+                "uninstall one, or block one with HARNESS_BLOCK_PLUGINS"
+            )
+        try:
+            return self.entries[kind][name]
+        except KeyError:
+            raise UnknownNameError(kind, name, self.entries[kind]) from None
+
+    def backend(self, name: str) -> Backend:
+        return self.get("backend", name)
+
+    def method(self, name: str) -> Method:
+        return self.get("method", name)
+
+    def task(self, name: str) -> Task:
+        return self.get("task", name)
+
+    @property
+    def backends(self) -> dict[str, Backend]:
+        return self.entries["backend"]
+
+    @property
+    def methods(self) -> dict[str, Method]:
+        return self.entries["method"]
+
+    @property
+    def tasks(self) -> dict[str, Task]:
+        return self.entries["task"]
+
+    def provided_by(self, record: PluginRecord) -> dict[str, list[str]]:
+        """What one plugin provides, by kind (conflicting names included)."""
+        provided: dict[str, list[str]] = {kind: [] for kind in KINDS}
+        for (kind, name), provider in self.providers.items():
+            if provider is record:
+                provided[kind].append(name)
+        for (kind, name), records in self.conflicts.items():
+            if record in records:
+                provided[kind].append(name)
+        return {kind: sorted(names) for kind, names in provided.items()}

@@ -1,0 +1,339 @@
+"""YAML benchmark suites: loading, validation with file/line/field errors, and expansion.
+
+A suite lists benchmarks; each names a task, its problem parameters and sizes, the methods
+(with parameters), backends and dtypes to run. Every list-valued parameter is a sweep, and a
+benchmark expands to the cartesian product sizes × problem sweep × methods × method sweeps ×
+backends × dtypes. See docs/suites.md for the format; suites/smoke.yaml is an example.
+
+Validation reports every problem at once, each with the file, the line and the field, and
+close matches for unknown names. Nothing runs, and nothing is written, unless all is valid.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.backend import DTYPES
+from harness.params import Param
+from harness.registry import DuplicateNameError, Registry, UnknownNameError
+
+Path_ = tuple[str | int, ...]
+
+TOP_KEYS = ("name", "description", "seed", "timing", "benchmarks")
+TIMING_KEYS = {"warmup": 1, "repeats": 5}
+BENCHMARK_KEYS = ("task", "problem", "sizes", "methods", "backends", "dtypes")
+METHOD_KEYS = ("name", "params")
+DEFAULT_DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True)
+class SuiteIssue:
+    """One problem found in a suite file."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+
+
+class SuiteError(Exception):
+    """A suite that cannot run; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: list[SuiteIssue]):
+        self.issues = issues
+        super().__init__("\n".join(map(str, issues)))
+
+
+@dataclass(frozen=True)
+class Case:
+    """One measurement: a method with its parameters, on one backend, dtype and problem."""
+
+    task: str
+    method: str
+    backend: str
+    dtype: str
+    sizes: dict[str, int]
+    problem: dict[str, Any]
+    params: dict[str, Any]
+    seed: int
+
+    def problem_key(self) -> tuple[Any, ...]:
+        """Cases with equal keys share one generated problem."""
+        return (self.task, tuple(self.sizes.items()), tuple(self.problem.items()), self.seed)
+
+
+@dataclass
+class Suite:
+    name: str
+    path: str
+    text: str
+    seed: int
+    warmup: int
+    repeats: int
+    cases: list[Case] = field(default_factory=list)
+
+
+def resolve(name_or_path: str) -> Path:
+    """A suite file: a path, or the name of a suite shipped with the harness (``smoke``)."""
+    path = Path(name_or_path)
+    if path.exists() or path.suffix in (".yaml", ".yml"):
+        return path
+    shipped = resources.files("harness.suites") / f"{name_or_path}.yaml"
+    if shipped.is_file():
+        return Path(str(shipped))
+    known = sorted(
+        p.name.removesuffix(".yaml")
+        for p in resources.files("harness.suites").iterdir()
+        if p.name.endswith(".yaml")
+    )
+    raise UnknownNameError("suite", name_or_path, known)
+
+
+def load(name_or_path: str, registry: Registry) -> Suite:
+    """Read, validate and expand a suite; raise ``SuiteError`` listing every problem."""
+    path = resolve(name_or_path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SuiteError([SuiteIssue(str(path), 0, "(file)", exc.strerror or str(exc))]) from None
+    return _Validator(str(path), text, registry).suite()
+
+
+def _parse(file: str, text: str) -> tuple[Any, dict[Path_, int]]:
+    """The YAML document (safe loader only) and the 1-based line of every key and item."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        raise SuiteError(
+            [SuiteIssue(file, line, "(yaml)", f"not valid YAML: {exc.problem}")]
+        ) from None
+    finally:
+        loader.dispose()
+    lines: dict[Path_, int] = {}
+
+    def walk(n: yaml.Node, path: Path_) -> None:
+        if isinstance(n, yaml.MappingNode):
+            for key, value in n.value:
+                lines[(*path, key.value)] = key.start_mark.line + 1
+                walk(value, (*path, key.value))
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                lines[(*path, i)] = item.start_mark.line + 1
+                walk(item, (*path, i))
+
+    if node is not None:
+        lines[()] = node.start_mark.line + 1
+        walk(node, ())
+    return data, lines
+
+
+def _field(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out or "(top)"
+
+
+def _sweep(value: Any, param: Param) -> list[Any]:
+    """The values a suite entry sweeps over: a list is a sweep, except a flat list for a tuple."""
+    if isinstance(value, list) and not (
+        param.type is tuple and not any(isinstance(v, list) for v in value)
+    ):
+        return value
+    return [value]
+
+
+class _Validator:
+    """Walks one parsed suite, collecting every issue, and builds the cases if there are none."""
+
+    def __init__(self, file: str, text: str, registry: Registry):
+        self.file, self.text, self.registry = file, text, registry
+        self.issues: list[SuiteIssue] = []
+        self.data, self.lines = _parse(file, text)
+
+    def issue(self, path: Path_, message: str) -> None:
+        probe = path
+        while probe and probe not in self.lines:
+            probe = probe[:-1]
+        self.issues.append(SuiteIssue(self.file, self.lines.get(probe, 1), _field(path), message))
+
+    def keys(self, value: Any, path: Path_, allowed: tuple[str, ...], what: str) -> bool:
+        if not isinstance(value, dict):
+            self.issue(path, f"{what} must be a mapping, got {type(value).__name__}")
+            return False
+        for key in value:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = (
+                    f"; did you mean {close[0]!r}?"
+                    if close
+                    else f" (allowed: {', '.join(allowed)})"
+                )
+                self.issue((*path, key), f"unknown key {key!r}{hint}")
+        return True
+
+    def int_value(self, value: Any, path: Path_, minimum: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.issue(path, f"must be an integer >= {minimum}, got {value!r}")
+            return minimum
+        return value
+
+    def lookup(self, kind: str, name: Any, path: Path_) -> Any:
+        if not isinstance(name, str):
+            self.issue(path, f"{kind} name must be a string, got {name!r}")
+            return None
+        try:
+            return self.registry.get(kind, name)
+        except (UnknownNameError, DuplicateNameError) as exc:
+            self.issue(path, str(exc))
+            return None
+
+    def grid(self, values: Any, params: tuple[Param, ...], path: Path_, owner: str) -> list[dict]:
+        """Every combination of the swept values, each coerced to its parameter's type."""
+        if values is None:
+            return [{}]
+        if not isinstance(values, dict):
+            self.issue(path, f"must be a mapping of parameter names to values, got {values!r}")
+            return []
+        known = {p.name: p for p in params}
+        axes: list[list[tuple[str, Any]]] = []
+        for name, value in values.items():
+            if name not in known:
+                close = difflib.get_close_matches(str(name), list(known), n=2)
+                hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+                listed = ", ".join(p.describe() for p in params) or "none"
+                self.issue(
+                    (*path, name), f"{owner} has no parameter {name!r}{hint} (parameters: {listed})"
+                )
+                continue
+            axis = []
+            for v in _sweep(value, known[name]):
+                try:
+                    axis.append((name, known[name].coerce(v)))
+                except ValueError as exc:
+                    self.issue((*path, name), str(exc))
+            axes.append(axis)
+        return [dict(combo) for combo in itertools.product(*axes)]
+
+    def names(self, value: Any, path: Path_, default: list[str]) -> list[str]:
+        if value is None:
+            return default
+        if not isinstance(value, list) or not value:
+            self.issue(path, f"must be a non-empty list, got {value!r}")
+            return []
+        return value
+
+    def suite(self) -> Suite:
+        data = self.data
+        if not self.keys(data, (), TOP_KEYS, "a suite"):
+            raise SuiteError(self.issues)
+        timing = data.get("timing") or {}
+        if self.keys(timing, ("timing",), tuple(TIMING_KEYS), "timing"):
+            settings = {
+                k: self.int_value(timing.get(k, d), ("timing", k), 1 if k == "repeats" else 0)
+                for k, d in TIMING_KEYS.items()
+            }
+        else:
+            settings = dict(TIMING_KEYS)
+        suite = Suite(
+            name=str(data.get("name") or Path(self.file).stem),
+            path=self.file,
+            text=self.text,
+            seed=self.int_value(data.get("seed", 0), ("seed",), 0),
+            **settings,
+        )
+        benchmarks = data.get("benchmarks")
+        if not isinstance(benchmarks, list) or not benchmarks:
+            self.issue(("benchmarks",), "a suite needs a non-empty list of benchmarks")
+            benchmarks = []
+        for i, bench in enumerate(benchmarks):
+            suite.cases += self.benchmark(bench, ("benchmarks", i), suite.seed)
+        if self.issues:
+            raise SuiteError(self.issues)
+        return suite
+
+    def benchmark(self, bench: Any, path: Path_, seed: int) -> list[Case]:
+        if not self.keys(bench, path, BENCHMARK_KEYS, "a benchmark"):
+            return []
+        if "task" not in bench:
+            self.issue(path, "a benchmark needs a 'task'")
+            return []
+        task = self.lookup("task", bench["task"], (*path, "task"))
+        if task is None:
+            return []
+        problems = self.grid(
+            bench.get("problem"), task.params, (*path, "problem"), f"task {task.name!r}"
+        )
+        sizes = [
+            self.size(s, task.size_names, (*path, "sizes", j))
+            for j, s in enumerate(self.names(bench.get("sizes"), (*path, "sizes"), []))
+        ]
+        if "sizes" not in bench:
+            self.issue(path, f"a benchmark needs 'sizes' (lists of {', '.join(task.size_names)})")
+        backends = self.names(
+            bench.get("backends"), (*path, "backends"), sorted(self.registry.backends)
+        )
+        for j, name in enumerate(backends):
+            self.lookup("backend", name, (*path, "backends", j))
+        dtypes = self.names(bench.get("dtypes"), (*path, "dtypes"), list(DEFAULT_DTYPES))
+        for j, name in enumerate(dtypes):
+            if name not in DTYPES:
+                self.issue((*path, "dtypes", j), str(UnknownNameError("dtype", str(name), DTYPES)))
+        methods = []
+        for j, entry in enumerate(self.names(bench.get("methods"), (*path, "methods"), [])):
+            methods += self.method_entry(entry, (*path, "methods", j), task)
+        if "methods" not in bench:
+            self.issue(path, "a benchmark needs 'methods'")
+        return [
+            Case(task.name, method, backend, dtype, size, problem, params, seed)
+            for size, problem, (method, params), backend, dtype in itertools.product(
+                sizes, problems, methods, backends, dtypes
+            )
+        ]
+
+    def size(self, value: Any, names: tuple[str, ...], path: Path_) -> dict[str, int]:
+        value = value if isinstance(value, list) else [value]
+        if len(value) != len(names) or not all(isinstance(v, int) and v > 0 for v in value):
+            self.issue(
+                path,
+                f"a size is {len(names)} positive integers ({', '.join(names)}), got {value!r}",
+            )
+            return {}
+        return dict(zip(names, value, strict=True))
+
+    def method_entry(self, entry: Any, path: Path_, task: Any) -> list[tuple[str, dict]]:
+        if isinstance(entry, str):
+            entry = {"name": entry}
+            name_path = path
+        else:
+            if not self.keys(entry, path, METHOD_KEYS, "a method entry"):
+                return []
+            name_path = (*path, "name")
+        method = self.lookup("method", entry.get("name"), name_path)
+        if method is None:
+            return []
+        if method.family != task.family:
+            self.issue(
+                name_path,
+                f"method {method.name!r} is a {method.family}, but task "
+                f"{task.name!r} takes a {task.family}",
+            )
+            return []
+        grid = self.grid(
+            entry.get("params"), method.params, (*path, "params"), f"method {method.name!r}"
+        )
+        return [(method.name, params) for params in grid]

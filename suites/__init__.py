@@ -1,0 +1,1 @@
+"""Benchmark suites shipped with the harness, importable as ``harness.suites`` (run one by name)."""
