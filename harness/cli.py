@@ -196,7 +196,7 @@ def run(suite: str, db_path: Path | None, as_json: bool) -> None:
         loaded = load(suite, registry)
     except (SuiteError, UnknownNameError) as exc:
         errors.print(f"[bold red]error:[/] suite {suite!r} cannot run:", highlight=False)
-        errors.print(str(exc), highlight=False, markup=False)
+        errors.print(str(exc), highlight=False, markup=False, soft_wrap=True)
         sys.exit(2)
     db = results_db.ResultsDB(db_path or results_db.default_path())
     results: list[CaseResult] = []

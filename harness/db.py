@@ -115,7 +115,7 @@ class ResultsDB:
         return [
             {
                 k: json.loads(r[k]) if k in json_columns and r[k] is not None else r[k]
-                for k in r
+                for k in r.keys()  # noqa: SIM118 - iterating a Row yields values, not keys
             }
             for r in rows
         ]

@@ -10,7 +10,6 @@ database, whatever happened to it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import median
@@ -78,6 +77,10 @@ def to_host(output: Any, backend: Any) -> Any:
     return backend.to_numpy(output)
 
 
+def _arrays(host: Any) -> tuple[np.ndarray, ...]:
+    return host if isinstance(host, tuple) else (host,)
+
+
 class ProblemCache:
     """Holds the last generated problem, so consecutive cases on it generate it once."""
 
@@ -121,15 +124,17 @@ def run_case(
             lambda: method(*inputs, xp=xp, **params), backend, warmup, repeats
         )
         result.peak_memory_bytes = backend.peak_memory_bytes()
-        result.metrics = registry.task(case.task).metrics(problem, to_host(output, backend))
+        host = to_host(output, backend)
+        bad = sum(int(np.count_nonzero(~np.isfinite(a))) for a in _arrays(host))
+        if bad:
+            result.status, result.message = "error", f"output has {bad} non-finite values"
+            return result
+        result.metrics = registry.task(case.task).metrics(problem, host)
     except Exception as exc:  # the method's (or plugin's) failure is this case's result
         result.status, result.message = "error", describe_exception(exc)
         return result
     if method.flops is not None:
         result.flops = float(method.flops(case.sizes, params))
-    bad = sorted(k for k, v in result.metrics.items() if not math.isfinite(v))
-    if bad:
-        result.status, result.message = "error", f"non-finite metrics: {', '.join(bad)}"
     return result
 
 

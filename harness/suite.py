@@ -50,7 +50,7 @@ class SuiteError(Exception):
     """A suite that cannot run; ``issues`` lists every problem found."""
 
     def __init__(self, issues: list[SuiteIssue]):
-        self.issues = issues
+        self.issues = sorted(issues, key=lambda issue: issue.line)
         super().__init__("\n".join(map(str, issues)))
 
 
@@ -329,8 +329,8 @@ class _Validator:
         if method.family != task.family:
             self.issue(
                 name_path,
-                f"method {method.name!r} is a {method.family}, but task "
-                f"{task.name!r} takes a {task.family}",
+                f"method {method.name!r} is of family {method.family!r}, but task "
+                f"{task.name!r} takes methods of family {task.family!r}",
             )
             return []
         grid = self.grid(

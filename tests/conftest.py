@@ -1,0 +1,61 @@
+"""Shared fixtures: real installed-distribution metadata for test plugins, and a CLI runner."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+HARNESS = [sys.executable, "-m", "harness"]
+
+
+class SitePackages:
+    """A folder on sys.path holding distributions installed the way pip leaves them:
+    a module plus ``NAME-VERSION.dist-info`` with METADATA and entry_points.txt. Discovery
+    goes through ``importlib.metadata`` exactly as for a pip-installed plugin."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def add(
+        self,
+        dist: str,
+        module: str,
+        source: str,
+        entry_point: str | None = None,
+        version: str = "1.0",
+    ) -> None:
+        (self.root / f"{module}.py").write_text(textwrap.dedent(source))
+        info = self.root / f"{dist.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+        (info / "entry_points.txt").write_text(f"[harness]\n{entry_point or module} = {module}\n")
+        importlib.invalidate_caches()
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Environment for a subprocess that sees these distributions."""
+        path = os.pathsep.join(filter(None, [str(self.root), os.environ.get("PYTHONPATH")]))
+        return {**os.environ, "PYTHONPATH": path, **extra}
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SitePackages:
+    root = tmp_path / "site"
+    root.mkdir()
+    monkeypatch.syspath_prepend(str(root))
+    return SitePackages(root)
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``python -m harness ARGS`` in a subprocess, as a user would run it."""
+    return subprocess.run(
+        [*HARNESS, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout
+    )

@@ -1,0 +1,140 @@
+"""Plugin discovery through real entry points: failures are reported and isolated."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import run_cli
+
+from harness.registry import DuplicateNameError, Registry
+
+METHOD_PLUGIN = """
+from harness import hookimpl, method
+
+@method(family="orthogonalizer")
+def {name}(G, *, xp):
+    return G
+
+@hookimpl
+def harness_methods():
+    return [{name}]
+"""
+
+
+def records(registry: Registry) -> dict:
+    return {r.name: r for r in registry.plugins}
+
+
+def test_builtins_are_found_through_the_entry_point_group():
+    registry = Registry.load()
+    found = records(registry)
+    for name in ("numpy", "torch", "cupy", "orthogonalizers", "orthogonalize"):
+        assert found[name].distribution == "linalg-harness"
+        assert found[name].status == "loaded"
+    assert {"numpy", "torch", "torch-cuda", "cupy"} <= set(registry.backends)
+    assert {"newton_schulz", "svd_polar"} <= set(registry.methods)
+    assert "orthogonalize" in registry.tasks
+
+
+def test_plugin_that_fails_to_import_is_reported_and_skipped(site):
+    site.add("broken-plugin", "broken_plugin", "import not_a_module_anywhere\n", version="2.3")
+    registry = Registry.load()
+    broken = records(registry)["broken_plugin"]
+    assert broken.status == "failed"
+    assert (broken.distribution, broken.version) == ("broken-plugin", "2.3")
+    assert "ModuleNotFoundError" in broken.errors[0] and "not_a_module_anywhere" in broken.errors[0]
+    assert "numpy" in registry.backends  # the others still load
+
+
+def test_hook_that_raises_is_reported_and_other_hooks_still_register(site):
+    site.add(
+        "raising-plugin",
+        "raising_plugin",
+        """
+        from harness import hookimpl, method
+
+        @method(family="orthogonalizer")
+        def fine(G, *, xp):
+            return G
+
+        @hookimpl
+        def harness_methods():
+            return [fine]
+
+        @hookimpl
+        def harness_tasks():
+            raise RuntimeError("task table is corrupt")
+    """,
+    )
+    registry = Registry.load()
+    record = records(registry)["raising_plugin"]
+    assert record.status == "failed"
+    assert "harness_tasks raised RuntimeError: task table is corrupt" in record.errors[0]
+    assert "fine" in registry.methods
+    assert "orthogonalize" in registry.tasks
+
+
+def test_hook_returning_the_wrong_objects_is_reported(site):
+    site.add(
+        "wrong-plugin",
+        "wrong_plugin",
+        """
+        from harness import hookimpl
+
+        @hookimpl
+        def harness_methods():
+            return ["not a method"]
+    """,
+    )
+    record = records(Registry.load())["wrong_plugin"]
+    assert record.status == "failed"
+    assert "not a Method" in record.errors[0]
+
+
+def test_two_plugins_with_one_method_name_is_an_error_naming_both(site):
+    site.add("first-dist", "first_plugin", METHOD_PLUGIN.format(name="twin"), version="1.1")
+    site.add("second-dist", "second_plugin", METHOD_PLUGIN.format(name="twin"), version="2.2")
+    registry = Registry.load()
+    with pytest.raises(DuplicateNameError) as err:
+        registry.method("twin")
+    assert "first-dist 1.1" in str(err.value) and "second-dist 2.2" in str(err.value)
+    assert "newton_schulz" in registry.methods  # the rest of the registry still works
+
+
+def test_block_env_var_skips_named_plugins(monkeypatch):
+    monkeypatch.setenv("HARNESS_BLOCK_PLUGINS", "cupy, orthogonalizers")
+    registry = Registry.load()
+    found = records(registry)
+    assert found["cupy"].status == found["orthogonalizers"].status == "blocked"
+    assert "cupy" not in registry.backends and "newton_schulz" not in registry.methods
+    assert "numpy" in registry.backends
+
+
+def test_disable_autoload_loads_only_explicit_plugins(monkeypatch):
+    import harness_builtins.numpy_backend as numpy_plugin
+
+    monkeypatch.setenv("HARNESS_DISABLE_PLUGIN_AUTOLOAD", "1")
+    registry = Registry.load(extra=[("only-numpy", numpy_plugin)])
+    assert [r.name for r in registry.plugins] == ["only-numpy"]
+    assert list(registry.backends) == ["numpy"]
+
+
+def test_plugins_command_lists_failures_and_availability_as_json(site):
+    site.add("broken-plugin", "broken_plugin", "raise ImportError('needs libfoo')\n")
+    result = run_cli("plugins", "--json", env=site.env())
+    assert result.returncode == 0, result.stderr
+    plugins = {p["name"]: p for p in json.loads(result.stdout)["plugins"]}
+    assert plugins["broken_plugin"]["status"] == "failed"
+    assert "needs libfoo" in plugins["broken_plugin"]["errors"][0]
+    backends = {b["name"]: b for p in plugins.values() for b in p["backends"]}
+    assert backends["numpy"]["available"] and backends["torch"]["available"]
+    assert not backends["cupy"]["available"] and backends["cupy"]["reason"]
+    assert plugins["orthogonalizers"]["methods"] == ["newton_schulz", "svd_polar"]
+
+
+def test_plugins_command_table_shows_reasons(site):
+    result = run_cli("plugins", env=site.env())
+    assert result.returncode == 0, result.stderr
+    assert "linalg-harness" in result.stdout
+    assert "unavailable" in result.stdout
