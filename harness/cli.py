@@ -19,6 +19,7 @@ from rich.table import Table
 
 from harness import __version__
 from harness import db as results_db
+from harness import report as html_report
 from harness.registry import Registry, UnknownNameError
 from harness.runner import CaseResult, run_suite
 from harness.suite import SuiteError, load
@@ -234,3 +235,36 @@ def run(suite: str, db_path: Path | None, as_json: bool) -> None:
         )
     db.close()
     sys.exit(1 if any(r.status == "error" for r in results) else 0)
+
+
+@main.command()
+@click.argument("run_id", type=int, required=False)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Results database (default: $HARNESS_DB or results/harness.sqlite).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports") / "latest",
+    show_default=True,
+    help="Folder to write index.html into.",
+)
+def report(run_id: int | None, db_path: Path | None, out: Path) -> None:
+    """Write a self-contained HTML page of RUN_ID (default: the latest run)."""
+    path = db_path or results_db.default_path()
+    if not path.exists():
+        errors.print(f"[bold red]error:[/] no results database at {escape(str(path))}")
+        sys.exit(2)
+    db = results_db.ResultsDB(path)
+    try:
+        page = html_report.write(db, run_id if run_id is not None else db.latest_run(), out)
+    except LookupError as exc:
+        errors.print(f"[bold red]error:[/] {escape(str(exc))}")
+        sys.exit(2)
+    finally:
+        db.close()
+    console.print(f"report written to {escape(str(page))}")

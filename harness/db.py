@@ -125,3 +125,9 @@ class ResultsDB:
         if row is None:
             raise LookupError(f"no run {run_id} in {self.path}")
         return {**dict(row), "metadata": json.loads(row["metadata"])}
+
+    def latest_run(self) -> int:
+        row = self.conn.execute("SELECT max(id) FROM runs").fetchone()
+        if row[0] is None:
+            raise LookupError(f"no runs in {self.path}")
+        return int(row[0])

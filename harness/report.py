@@ -1,0 +1,101 @@
+"""A static HTML page of one stored run: its machine, and a table of cases per task.
+
+One self-contained file (inline CSS, no JavaScript, no network), readable from file://.
+Every string that comes from a plugin or a suite is escaped. The full report site (plots,
+sorting, comparisons) is issue 6; this page is what the Quickstart opens.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from harness.db import ResultsDB
+
+STYLE = """
+body { font: 14px system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin-bottom: 2em; }
+th, td { padding: 3px 8px; border-bottom: 1px solid #ddd; text-align: right; }
+th { background: #f4f4f4; } td.text { text-align: left; }
+.ok { color: #176317; } .error { color: #b00; font-weight: bold; }
+.unavailable { color: #a66b00; } .unsupported { color: #777; }
+dl { display: grid; grid-template-columns: max-content auto; gap: 2px 1em; }
+dt { font-weight: bold; }
+"""
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _case_rows(cases: list[dict[str, Any]], metric_names: list[str]) -> str:
+    rows = []
+    for c in cases:
+        gflops = c["flops"] / c["median_s"] / 1e9 if c["flops"] and c["median_s"] else None
+        cells = [
+            f'<td class="text">{escape(c["method"])}</td>',
+            f'<td class="text">{escape(" ".join(f"{k}={v}" for k, v in c["params"].items()))}</td>',
+            f'<td class="text">{escape(c["backend"])}</td>',
+            f'<td class="text">{escape(c["dtype"])}</td>',
+            f"<td>{escape('x'.join(map(str, c['sizes'].values())))}</td>",
+            f"<td>{_number(c['median_s'] and c['median_s'] * 1e3, '.3f')}</td>",
+            f"<td>{_number(gflops, '.1f')}</td>",
+            *(f"<td>{_number((c['metrics'] or {}).get(m), '.2e')}</td>" for m in metric_names),
+            f'<td class="text {escape(c["status"])}">{escape(c["status"])} '
+            f"{escape(c['message'] or '')}</td>",
+        ]
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return "\n".join(rows)
+
+
+def render(run: dict[str, Any], cases: list[dict[str, Any]]) -> str:
+    meta = run["metadata"]
+    facts = {
+        "suite": run["suite"],
+        "started": run["started_at"],
+        "status": run["status"],
+        "cpu": meta.get("cpu"),
+        "cores": meta.get("cores"),
+        "python": meta.get("python"),
+        "commit": (meta.get("project") or {}).get("commit"),
+        "backends": ", ".join(
+            f"{name} {info.get('version', '')}" for name, info in meta.get("backends", {}).items()
+        ),
+    }
+    sections = []
+    for task in dict.fromkeys(c["task"] for c in cases):
+        group = [c for c in cases if c["task"] == task]
+        metric_names = sorted({m for c in group for m in (c["metrics"] or {})})
+        headers = [
+            "method",
+            "params",
+            "backend",
+            "dtype",
+            "size",
+            "median ms",
+            "GFLOP/s",
+            *metric_names,
+            "status",
+        ]
+        head = "".join(f"<th>{escape(h.replace('_', ' '))}</th>" for h in headers)
+        sections.append(
+            f"<h2>{escape(task)}</h2>\n<table><thead><tr>{head}</tr></thead>"
+            f"<tbody>\n{_case_rows(group, metric_names)}\n</tbody></table>"
+        )
+    facts_html = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in facts.items())
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>harness run {run['id']}</title><style>{STYLE}</style></head><body>\n"
+        f"<h1>Run {run['id']}: {escape(run['suite'])}</h1>\n<dl>{facts_html}</dl>\n"
+        + "\n".join(sections)
+        + "\n</body></html>\n"
+    )
+
+
+def write(db: ResultsDB, run_id: int, out: Path) -> Path:
+    """Write the run's page to ``out/index.html`` and return its path."""
+    out.mkdir(parents=True, exist_ok=True)
+    page = out / "index.html"
+    page.write_text(render(db.run(run_id), db.cases(run_id)))
+    return page
