@@ -13,6 +13,7 @@ Environment variables (as pytest's and datasette's):
 
 from __future__ import annotations
 
+import difflib
 import os
 import traceback
 from collections.abc import Iterable
@@ -97,7 +98,19 @@ def load_plugins(
 
 
 def _register(manager: pluggy.PluginManager, record: PluginRecord) -> None:
+    """Register one plugin; refuse it whole if it implements a hook no specification names."""
     try:
         manager.register(record.module, name=record.name)
-    except Exception as exc:  # unknown hook names, a second plugin under one name, ...
+    except Exception as exc:  # hook arguments the spec lacks, a second plugin under one name
         record.fail(f"registration failed: {describe_exception(exc)}")
+        return
+    specs = [name for name in dir(hookspecs) if name.startswith("harness_")]
+    unknown = sorted(
+        h.name for h in manager.get_hookcallers(record.module) or () if not h.has_spec()
+    )
+    if unknown:
+        manager.unregister(record.module)
+        for name in unknown:
+            close = difflib.get_close_matches(name, specs, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (hooks: {', '.join(specs)})"
+            record.fail(f"unknown hook {name!r}{hint}")

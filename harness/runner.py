@@ -10,6 +10,7 @@ database, whatever happened to it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import median
@@ -130,11 +131,14 @@ def run_case(
             result.status, result.message = "error", f"output has {bad} non-finite values"
             return result
         result.metrics = registry.task(case.task).metrics(problem, host)
+        if method.flops is not None:
+            result.flops = float(method.flops(case.sizes, params))
     except Exception as exc:  # the method's (or plugin's) failure is this case's result
         result.status, result.message = "error", describe_exception(exc)
         return result
-    if method.flops is not None:
-        result.flops = float(method.flops(case.sizes, params))
+    bad_metrics = sorted(k for k, v in result.metrics.items() if not math.isfinite(v))
+    if bad_metrics:
+        result.status, result.message = "error", f"non-finite metrics: {', '.join(bad_metrics)}"
     return result
 
 

@@ -138,3 +138,16 @@ def test_plugins_command_table_shows_reasons(site):
     assert result.returncode == 0, result.stderr
     assert "linalg-harness" in result.stdout
     assert "unavailable" in result.stdout
+
+
+def test_misspelt_hook_name_fails_the_plugin_and_says_which_was_meant(site):
+    site.add(
+        "typo-plugin",
+        "typo_plugin",
+        METHOD_PLUGIN.format(name="typo").replace("def harness_methods", "def harness_method"),
+    )
+    registry = Registry.load()
+    record = records(registry)["typo_plugin"]
+    assert record.status == "failed"
+    assert record.errors == ["unknown hook 'harness_method'; did you mean 'harness_methods'?"]
+    assert "typo" not in registry.methods

@@ -116,10 +116,17 @@ def test_a_method_that_raises_is_recorded_as_an_error():
     def not_a_number(G, *, xp):
         return G * float("nan")
 
+    def bad_flops(sizes, params):
+        return sizes["rows"]
+
+    @method(family="orthogonalizer", flops=bad_flops)
+    def wrong_flop_model(G, *, xp):
+        return G
+
     class Plugin:
         @hookimpl
         def harness_methods(self):
-            return [exploding, not_a_number]
+            return [exploding, not_a_number, wrong_flop_model]
 
     registry = Registry.load(extra=[("failing", Plugin())])
     result = run("exploding", registry=registry)
@@ -128,3 +135,5 @@ def test_a_method_that_raises_is_recorded_as_an_error():
     result = run("not_a_number", registry=registry)
     assert result.status == "error"
     assert result.message == "output has 8192 non-finite values"
+    result = run("wrong_flop_model", registry=registry)
+    assert (result.status, result.message.split(" (")[0]) == ("error", "KeyError: 'rows'")
