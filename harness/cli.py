@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from harness import __version__
+from harness import __version__, results_table
 from harness import db as results_db
 from harness import report as html_report
 from harness.registry import Registry, UnknownNameError
@@ -28,6 +28,13 @@ from harness.suite import SuiteError, load
 console = Console() if Console().is_terminal else Console(width=160)
 errors = Console(stderr=True)
 DEFAULT_SUITE = "smoke"
+db_option = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Results database (default: $HARNESS_DB or results/harness.sqlite).",
+)
 STATUS_STYLE = {"ok": "green", "error": "bold red", "unavailable": "yellow", "unsupported": "dim"}
 
 
@@ -113,47 +120,22 @@ def plugins(as_json: bool) -> None:
         )
 
 
-def _fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
 def _results_table(title: str, results: list[CaseResult]) -> Table:
     """The cases that ran (ok or error), one row each, with the task's metrics as columns."""
-    metric_names = sorted({k for r in results for k in r.metrics})
+    records = [r.record() for r in results]
+    metrics = results_table.metric_names(records)
     table = Table(title=escape(title))
-    for column in (
-        "method",
-        "params",
-        "backend",
-        "dtype",
-        "size",
-        "median ms",
-        "GFLOP/s",
-        *metric_names,
-        "status",
-    ):
+    for column in results_table.headers(metrics):
         table.add_column(
-            column.replace("_", " "),
-            overflow="fold",
-            no_wrap=column == "params",
-            justify="left" if column in ("method", "params", "status") else "right",
+            column,
+            no_wrap=column != "status",
+            justify="left" if column in results_table.TEXT_COLUMNS else "right",
         )
-    for r in results:
-        c = r.case
-        status = f"[{STATUS_STYLE[r.status]}]{r.status}[/]"
-        if r.message:
-            status += f" [dim]{escape(r.message)}[/]"
-        table.add_row(
-            escape(c.method),
-            escape(" ".join(f"{k}={v}" for k, v in c.params.items())),
-            escape(c.backend),
-            c.dtype,
-            "x".join(map(str, c.sizes.values())),
-            _fmt(r.median_s and r.median_s * 1e3, ".3f"),
-            _fmt(r.gflops, ".1f"),
-            *(_fmt(r.metrics.get(m), ".2e") for m in metric_names),
-            status,
-        )
+    for record in records:
+        status = f"[{STATUS_STYLE[record['status']]}]{record['status']}[/]"
+        if record["message"]:
+            status += f" [dim]{escape(record['message'])}[/]"
+        table.add_row(*map(escape, results_table.cells(record, metrics)), status)
     return table
 
 
@@ -177,13 +159,7 @@ def _print_results(results: list[CaseResult]) -> None:
 
 @main.command()
 @click.argument("suite", default=DEFAULT_SUITE)
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Results database (default: $HARNESS_DB or results/harness.sqlite).",
-)
+@db_option
 @click.option("--json", "as_json", is_flag=True, help="Print the stored cases as JSON.")
 def run(suite: str, db_path: Path | None, as_json: bool) -> None:
     """Run SUITE (a YAML file, or the name of a shipped suite; default: smoke).
@@ -239,13 +215,7 @@ def run(suite: str, db_path: Path | None, as_json: bool) -> None:
 
 @main.command()
 @click.argument("run_id", type=int, required=False)
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Results database (default: $HARNESS_DB or results/harness.sqlite).",
-)
+@db_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

@@ -11,6 +11,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from harness import results_table
 from harness.db import ResultsDB
 
 STYLE = """
@@ -25,27 +26,21 @@ dt { font-weight: bold; }
 """
 
 
-def _number(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
-def _case_rows(cases: list[dict[str, Any]], metric_names: list[str]) -> str:
+def _case_rows(cases: list[dict[str, Any]], metrics: list[str]) -> str:
     rows = []
-    for c in cases:
-        gflops = c["flops"] / c["median_s"] / 1e9 if c["flops"] and c["median_s"] else None
-        cells = [
-            f'<td class="text">{escape(c["method"])}</td>',
-            f'<td class="text">{escape(" ".join(f"{k}={v}" for k, v in c["params"].items()))}</td>',
-            f'<td class="text">{escape(c["backend"])}</td>',
-            f'<td class="text">{escape(c["dtype"])}</td>',
-            f"<td>{escape('x'.join(map(str, c['sizes'].values())))}</td>",
-            f"<td>{_number(c['median_s'] and c['median_s'] * 1e3, '.3f')}</td>",
-            f"<td>{_number(gflops, '.1f')}</td>",
-            *(f"<td>{_number((c['metrics'] or {}).get(m), '.2e')}</td>" for m in metric_names),
-            f'<td class="text {escape(c["status"])}">{escape(c["status"])} '
-            f"{escape(c['message'] or '')}</td>",
-        ]
-        rows.append(f"<tr>{''.join(cells)}</tr>")
+    for case in cases:
+        row = "".join(
+            f'<td class="text">{escape(cell)}</td>'
+            if column in results_table.TEXT_COLUMNS
+            else f"<td>{escape(cell)}</td>"
+            for column, cell in zip(
+                results_table.headers(metrics), results_table.cells(case, metrics), strict=False
+            )
+        )
+        status = escape(case["status"])
+        rows.append(
+            f'<tr>{row}<td class="text {status}">{status} {escape(case["message"] or "")}</td></tr>'
+        )
     return "\n".join(rows)
 
 
@@ -66,22 +61,11 @@ def render(run: dict[str, Any], cases: list[dict[str, Any]]) -> str:
     sections = []
     for task in dict.fromkeys(c["task"] for c in cases):
         group = [c for c in cases if c["task"] == task]
-        metric_names = sorted({m for c in group for m in (c["metrics"] or {})})
-        headers = [
-            "method",
-            "params",
-            "backend",
-            "dtype",
-            "size",
-            "median ms",
-            "GFLOP/s",
-            *metric_names,
-            "status",
-        ]
-        head = "".join(f"<th>{escape(h.replace('_', ' '))}</th>" for h in headers)
+        metrics = results_table.metric_names(group)
+        head = "".join(f"<th>{escape(h)}</th>" for h in results_table.headers(metrics))
         sections.append(
             f"<h2>{escape(task)}</h2>\n<table><thead><tr>{head}</tr></thead>"
-            f"<tbody>\n{_case_rows(group, metric_names)}\n</tbody></table>"
+            f"<tbody>\n{_case_rows(group, metrics)}\n</tbody></table>"
         )
     facts_html = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in facts.items())
     return (

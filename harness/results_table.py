@@ -1,0 +1,41 @@
+"""The columns of a results table, shared by the terminal table and the HTML report.
+
+Works on case records as the database stores them (``CaseResult.record()``, ``ResultsDB.cases``),
+and returns plain text: each caller escapes for its own medium.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+COLUMNS = ("method", "params", "backend", "dtype", "size", "median ms", "GFLOP/s")
+TEXT_COLUMNS = ("method", "params", "backend", "dtype", "status")
+
+
+def metric_names(records: Iterable[dict[str, Any]]) -> list[str]:
+    return sorted({name for r in records for name in (r["metrics"] or {})})
+
+
+def headers(metrics: list[str]) -> list[str]:
+    return [*COLUMNS, *(m.replace("_", " ") for m in metrics), "status"]
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def cells(record: dict[str, Any], metrics: list[str]) -> list[str]:
+    """One row: the case, its median time and rate, its metrics (the status is the caller's)."""
+    median = record["median_s"]
+    gflops = record["flops"] / median / 1e9 if record["flops"] and median else None
+    return [
+        record["method"],
+        " ".join(f"{k}={v}" for k, v in record["params"].items()),
+        record["backend"],
+        record["dtype"],
+        "x".join(map(str, record["sizes"].values())),
+        _number(median and median * 1e3, ".3f"),
+        _number(gflops, ".1f"),
+        *(_number((record["metrics"] or {}).get(m), ".2e") for m in metrics),
+    ]
