@@ -25,7 +25,7 @@ from harness.runner import CaseResult, run_suite
 from harness.suite import SuiteError, load
 
 # Not a terminal (a pipe, a CI log): wide enough for a results table without folding.
-console = Console() if Console().is_terminal else Console(width=160)
+console = Console() if Console().is_terminal else Console(width=200)
 errors = Console(stderr=True)
 DEFAULT_SUITE = "smoke"
 db_option = click.option(
@@ -129,6 +129,7 @@ def _results_table(title: str, results: list[CaseResult]) -> Table:
         table.add_column(
             column,
             no_wrap=column != "status",
+            min_width=6 if column == "status" else None,
             justify="left" if column in results_table.TEXT_COLUMNS else "right",
         )
     for record in records:
