@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS cases (
     flops REAL,
     peak_memory_bytes INTEGER,
     metrics TEXT,                  -- JSON object of float64 quality metrics
+    curve TEXT,                    -- JSON list: metrics after each step of an iterative method
     finished_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS cases_by_run ON cases(run_id);
@@ -111,7 +112,7 @@ class ResultsDB:
 
     def cases(self, run_id: int) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM cases WHERE run_id = ? ORDER BY id", (run_id,))
-        json_columns = ("sizes", "problem", "params", "samples", "metrics")
+        json_columns = ("sizes", "problem", "params", "samples", "metrics", "curve")
         return [
             {
                 k: json.loads(r[k]) if k in json_columns and r[k] is not None else r[k]

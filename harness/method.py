@@ -11,11 +11,24 @@ A method plugin returns ``Method`` objects from its ``harness_methods`` hook. Th
 Positional arguments are the task's inputs (already on the backend's device, in the case's
 dtype); the keyword-only argument ``xp`` is the array namespace; every other keyword-only
 argument is a typed parameter that a suite can set (see ``harness.params``).
+
+An iterative method is written once, as a generator that yields its iterate after every step,
+and declared with ``iterative=True``. The timed call runs it to its last iterate; an untimed
+second run gives the task every iterate, so that the result stores a convergence curve (the
+task's metrics after each step)::
+
+    @method(family="orthogonalizer", iterative=True)
+    def cubic(G, *, xp, steps: int = 10):
+        X = G / xp.linalg.vector_norm(G)
+        for _ in range(steps):
+            X = 1.5 * X - 0.5 * X @ xp.matrix_transpose(X) @ X
+            yield X
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +53,8 @@ class Method:
     dtypes: frozenset[str] | None = None
     """Dtype names it runs in; ``None`` means every dtype the backend has."""
     flops: FlopModel | None = None
+    iterates: Callable[..., Iterator[Any]] | None = None
+    """For an iterative method: the generator yielding the iterate after every step."""
     doc: str = ""
 
     def __post_init__(self) -> None:
@@ -68,14 +83,19 @@ def method(
     backends: set[str] | None = None,
     dtypes: set[str] | None = None,
     flops: FlopModel | None = None,
+    iterative: bool = False,
 ) -> Callable[[Callable[..., Any]], Method]:
-    """Decorator: make a ``Method`` from a function; parameters come from its signature."""
+    """Decorator: make a ``Method`` from a function; parameters come from its signature.
+
+    With ``iterative=True`` the function is a generator of iterates (see the module docstring).
+    """
 
     def wrap(fn: Callable[..., Any]) -> Method:
         return Method(
             name=name or fn.__name__,
             family=family,
-            fn=fn,
+            fn=functools.wraps(fn)(functools.partial(_last, fn)) if iterative else fn,
+            iterates=fn if iterative else None,
             params=params_from_signature(fn, skip=("xp",)),
             backends=frozenset(backends) if backends is not None else None,
             dtypes=frozenset(dtypes) if dtypes is not None else None,
@@ -84,3 +104,13 @@ def method(
         )
 
     return wrap
+
+
+def _last(iterates: Callable[..., Iterator[Any]], *inputs: Any, **kwargs: Any) -> Any:
+    """The final iterate of an iterative method: what its timed call returns."""
+    last = None
+    for last in iterates(*inputs, **kwargs):  # noqa: B007 - only the last one is kept
+        pass
+    if last is None:
+        raise ValueError("the method yielded no iterate (steps must be at least 1)")
+    return last

@@ -38,6 +38,8 @@ class CaseResult:
     params: dict[str, Any] = field(default_factory=dict)
     samples: list[float] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
+    curve: list[dict[str, float]] = field(default_factory=list)
+    """For iterative methods: the metrics after every step (``step`` 1, 2, ...)."""
     flops: float | None = None
     peak_memory_bytes: int | None = None
 
@@ -68,6 +70,7 @@ class CaseResult:
             "flops": self.flops,
             "peak_memory_bytes": self.peak_memory_bytes,
             "metrics": self.metrics,
+            "curve": self.curve,
         }
 
 
@@ -130,7 +133,14 @@ def run_case(
         if bad:
             result.status, result.message = "error", f"output has {bad} non-finite values"
             return result
-        result.metrics = registry.task(case.task).metrics(problem, host)
+        task = registry.task(case.task)
+        result.metrics = task.metrics(problem, host)
+        if method.iterates is not None:  # untimed second run, for the convergence curve
+            iterates = method.iterates(*inputs, xp=xp, **params)
+            result.curve = [
+                {"step": step, **task.metrics(problem, to_host(iterate, backend))}
+                for step, iterate in enumerate(iterates, start=1)
+            ]
         if method.flops is not None:
             result.flops = float(method.flops(case.sizes, params))
     except Exception as exc:  # the method's (or plugin's) failure is this case's result

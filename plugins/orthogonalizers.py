@@ -4,7 +4,7 @@ polar factor U Vᵀ. See ../shared/METHODS.md, section 1.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 from harness import Method, hookimpl, method
@@ -33,6 +33,7 @@ def newton_schulz_flops(sizes: Mapping[str, int], params: Mapping[str, Any]) -> 
     family="orthogonalizer",
     dtypes={"float16", "bfloat16", "float32", "float64"},
     flops=newton_schulz_flops,
+    iterative=True,
 )
 def newton_schulz(
     G: Any,
@@ -41,13 +42,14 @@ def newton_schulz(
     steps: int = 5,
     coefficients: Literal["muon", "cubic", "quintic"] = "muon",
     eps: float = 1e-7,
-) -> Any:
+) -> Iterator[Any]:
     """Newton–Schulz odd polynomial iteration towards the polar factor of G.
 
     X₀ = G / (‖G‖_F + ε) on the wide orientation (Gᵀ if m > n, so that X Xᵀ is the smaller
     Gram matrix); then ``steps`` times A = X Xᵀ, X ← a X + (b A + c A²) X. The Frobenius
     normalisation puts every singular value in (0, 1], where the polynomial pushes them
     towards 1. Muon (Jordan et al. 2024) runs 5 steps of the ``muon`` set in bfloat16.
+    Yields the iterate after every step (its convergence curve is stored with the result).
     Works on stacks of matrices (leading batch axes) as well.
     """
     a, b, c = NEWTON_SCHULZ_COEFFICIENTS[coefficients]
@@ -57,7 +59,7 @@ def newton_schulz(
     for _ in range(steps):
         A = X @ xp.matrix_transpose(X)
         X = a * X + (b * A + c * (A @ A)) @ X
-    return xp.matrix_transpose(X) if tall else X
+        yield xp.matrix_transpose(X) if tall else X
 
 
 @method(family="orthogonalizer", dtypes={"float32", "float64"})

@@ -137,3 +137,17 @@ def test_a_method_that_raises_is_recorded_as_an_error():
     assert result.message == "output has 8192 non-finite values"
     result = run("wrong_flop_model", registry=registry)
     assert (result.status, result.message.split(" (")[0]) == ("error", "KeyError: 'rows'")
+
+
+def test_iterative_method_stores_its_convergence_curve():
+    result = run(
+        "newton_schulz",
+        params={"steps": 6, "coefficients": "cubic"},
+        spectrum="logspace",
+        kappa=10.0,
+    )
+    assert [point["step"] for point in result.curve] == [1, 2, 3, 4, 5, 6]
+    errors = [point["polar_distance"] for point in result.curve]
+    assert errors == sorted(errors, reverse=True)  # the cubic iteration converges monotonically
+    assert errors[-1] == result.metrics["polar_distance"]
+    assert run("svd_polar").curve == []
