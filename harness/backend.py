@@ -18,6 +18,7 @@ import resource
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -117,6 +118,28 @@ class HostMemory:
         return peak
 
 
+def last_level_cache_bytes() -> int:
+    """Size of the CPU's largest cache, from sysfs (64 MiB where it cannot be read)."""
+    sizes = []
+    for entry in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*/size"):
+        text = entry.read_text().strip()
+        scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:], 1)
+        sizes.append(int(text.rstrip("KMG")) * scale)
+    return max(sizes, default=64 * 2**20)
+
+
+class HostCache:
+    """Flushes the CPU caches by writing a buffer twice the size of the last-level cache."""
+
+    _buffer: np.ndarray | None = None
+
+    @classmethod
+    def flush(cls) -> None:
+        if cls._buffer is None:
+            cls._buffer = np.zeros(2 * last_level_cache_bytes() // 8)
+        np.add(cls._buffer, 1.0, out=cls._buffer)
+
+
 class Backend(ABC):
     """One array library on one device. Subclass it in a backend plugin.
 
@@ -153,6 +176,10 @@ class Backend(ABC):
     def timer(self) -> Timer:
         """A clock fit for the device; the host clock unless overridden."""
         return PerfCounterTimer()
+
+    def flush_cache(self) -> None:
+        """Evict the caches (for cold-cache timing): write a buffer twice the last-level cache."""
+        HostCache.flush()
 
     def reset_peak_memory(self) -> None:
         """Start a new peak-memory window."""

@@ -25,7 +25,7 @@ from harness.runner import CaseResult, run_suite
 from harness.suite import SuiteError, load
 
 # Not a terminal (a pipe, a CI log): wide enough for a results table without folding.
-console = Console() if Console().is_terminal else Console(width=200)
+console = Console() if Console().is_terminal else Console(width=240)
 errors = Console(stderr=True)
 DEFAULT_SUITE = "smoke"
 db_option = click.option(
@@ -35,7 +35,15 @@ db_option = click.option(
     default=None,
     help="Results database (default: $HARNESS_DB or results/harness.sqlite).",
 )
-STATUS_STYLE = {"ok": "green", "error": "bold red", "unavailable": "yellow", "unsupported": "dim"}
+STATUS_STYLE = {
+    "ok": "green",
+    "error": "bold red",
+    "timeout": "bold red",
+    "crashed": "bold red",
+    "unavailable": "yellow",
+    "unsupported": "dim",
+}
+FAILED = ("error", "timeout", "crashed")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -121,7 +129,8 @@ def plugins(as_json: bool) -> None:
 
 
 def _results_table(title: str, results: list[CaseResult]) -> Table:
-    """The cases that ran (ok or error), one row each, with the task's metrics as columns."""
+    """The cases that ran, one row each, with the task's metrics as columns; the parameters
+    shown are those the suite set (the database keeps them all, defaults included)."""
     records = [r.record() for r in results]
     metrics = results_table.metric_names(records)
     table = Table(title=escape(title))
@@ -132,17 +141,18 @@ def _results_table(title: str, results: list[CaseResult]) -> Table:
             min_width=6 if column == "status" else None,
             justify="left" if column in results_table.TEXT_COLUMNS else "right",
         )
-    for record in records:
-        status = f"[{STATUS_STYLE[record['status']]}]{record['status']}[/]"
+    for result, record in zip(results, records, strict=True):
+        status = f"[{STATUS_STYLE[record['status']]}]{results_table.status(record)}[/]"
         if record["message"]:
             status += f" [dim]{escape(record['message'])}[/]"
-        table.add_row(*map(escape, results_table.cells(record, metrics)), status)
+        cells = results_table.cells(record, metrics, params=result.case.params)
+        table.add_row(*map(escape, cells), status)
     return table
 
 
 def _print_results(results: list[CaseResult]) -> None:
     """A table per task and problem for the cases that ran, then why the others did not."""
-    ran = [r for r in results if r.status in ("ok", "error")]
+    ran = [r for r in results if r.status in ("ok", *FAILED)]
     groups: dict[str, list[CaseResult]] = {}
     for r in ran:
         problem = " ".join(f"{k}={v}" for k, v in r.case.problem.items())
@@ -151,7 +161,7 @@ def _print_results(results: list[CaseResult]) -> None:
         console.print(_results_table(title, group))
     reasons: dict[tuple[str, str], int] = {}
     for r in results:
-        if r.status not in ("ok", "error"):
+        if r.status in ("unavailable", "unsupported"):
             key = (r.status, f"{r.case.backend}: {r.message}")
             reasons[key] = reasons.get(key, 0) + 1
     for (status, reason), count in reasons.items():
@@ -192,9 +202,9 @@ def run(suite: str, db_path: Path | None, as_json: bool) -> None:
         def on_result(result: CaseResult) -> None:
             results.append(result)
             progress.advance(bar)
-            if result.status == "error":
+            if result.status in FAILED:
                 progress.console.print(
-                    f"[red]error[/] {escape(result.case.method)} on "
+                    f"[red]{result.status}[/] {escape(result.case.method)} on "
                     f"{escape(result.case.backend)}: {escape(result.message or '')}"
                 )
 
@@ -211,7 +221,7 @@ def run(suite: str, db_path: Path | None, as_json: bool) -> None:
             + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
         )
     db.close()
-    sys.exit(1 if any(r.status == "error" for r in results) else 0)
+    sys.exit(1 if any(r.status in FAILED for r in results) else 0)
 
 
 @main.command()

@@ -40,12 +40,19 @@ CREATE TABLE IF NOT EXISTS cases (
     problem TEXT NOT NULL,         -- JSON object of the task's parameters
     params TEXT NOT NULL,          -- JSON object of the method's parameters, defaults filled in
     seed INTEGER NOT NULL,
-    status TEXT NOT NULL,          -- ok | error | unavailable | unsupported
+    status TEXT NOT NULL,          -- ok | error | timeout | crashed | unavailable | unsupported
     message TEXT,
-    samples TEXT,                  -- JSON list of seconds, one per timed repeat
+    number INTEGER,                -- calls per timing sample
+    samples TEXT,                  -- JSON list: seconds per call, one per sample, backend clock
+    host_samples TEXT,             -- JSON list: the same on the host clock
+    stats TEXT,                    -- JSON object: median, IQR, min, mean, std, MAD, 95% CI, ...
     median_s REAL,
+    unstable INTEGER,              -- 1 when IQR/median passed the suite's threshold
     flops REAL,
+    peak_fraction REAL,            -- achieved GFLOP/s over the run's measured GEMM rate
     peak_memory_bytes INTEGER,
+    traced_peak_bytes INTEGER,     -- tracemalloc peak of one call
+    threads TEXT,                  -- JSON list of the BLAS/OpenMP pools in force
     metrics TEXT,                  -- JSON object of float64 quality metrics
     curve TEXT,                    -- JSON list: metrics after each step of an iterative method
     finished_at TEXT NOT NULL
@@ -112,7 +119,17 @@ class ResultsDB:
 
     def cases(self, run_id: int) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM cases WHERE run_id = ? ORDER BY id", (run_id,))
-        json_columns = ("sizes", "problem", "params", "samples", "metrics", "curve")
+        json_columns = (
+            "sizes",
+            "problem",
+            "params",
+            "samples",
+            "host_samples",
+            "stats",
+            "threads",
+            "metrics",
+            "curve",
+        )
         return [
             {
                 k: json.loads(r[k]) if k in json_columns and r[k] is not None else r[k]

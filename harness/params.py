@@ -8,7 +8,9 @@ that does not fit with the parameter's name, type and choices.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,9 +27,13 @@ class Param:
     type: type
     default: Any
     choices: tuple[Any, ...] | None = None
+    optional: bool = False
+    """Whether ``None`` is a value (an ``X | None`` annotation)."""
 
     def coerce(self, value: Any) -> Any:
         """Return ``value`` as this parameter's type, or raise ``ValueError`` saying why."""
+        if value is None and self.optional:
+            return None
         if self.choices is not None:
             if value not in self.choices:
                 options = ", ".join(repr(c) for c in self.choices)
@@ -46,13 +52,32 @@ class Param:
         return f"{self.name}: {kind} = {self.default!r}"
 
 
+def _param(owner: str, name: str, hint: Any, default: Any) -> Param:
+    """A ``Param`` from a type annotation: a scalar, ``tuple``, ``Literal[...]``, or ``X | None``
+    with a ``None`` default."""
+    optional = False
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        members = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(members) == 1 and default is None:
+            hint, optional = members[0], True
+    if typing.get_origin(hint) is typing.Literal:
+        choices = typing.get_args(hint)
+        return Param(name, type(choices[0]), default, choices, optional)
+    if hint in (*_SCALARS, tuple) or typing.get_origin(hint) is tuple:
+        return Param(name, typing.get_origin(hint) or hint, default, optional=optional)
+    raise TypeError(
+        f"{owner}: parameter {name!r} needs a type annotation "
+        f"(bool, int, float, str, tuple, Literal[...] or X | None), got {hint!r}"
+    )
+
+
 def params_from_signature(
     fn: Callable[..., Any], *, skip: tuple[str, ...] = ()
 ) -> tuple[Param, ...]:
     """The typed parameters of ``fn``: its keyword-only arguments, less those named in ``skip``.
 
-    Every such argument needs an annotation (a scalar type, ``tuple`` or a ``Literal``) and a
-    default, so that a suite can leave it out.
+    Every such argument needs an annotation (a scalar type, ``tuple``, a ``Literal``, or
+    ``X | None``) and a default, so that a suite can leave it out.
     """
     hints = typing.get_type_hints(fn)
     params = []
@@ -61,18 +86,18 @@ def params_from_signature(
             continue
         if arg.default is inspect.Parameter.empty:
             raise TypeError(f"{fn.__qualname__}: parameter {arg.name!r} needs a default")
-        hint = hints.get(arg.name)
-        if typing.get_origin(hint) is typing.Literal:
-            choices = typing.get_args(hint)
-            params.append(Param(arg.name, type(choices[0]), arg.default, choices))
-        elif hint in (*_SCALARS, tuple) or typing.get_origin(hint) is tuple:
-            params.append(Param(arg.name, typing.get_origin(hint) or hint, arg.default))
-        else:
-            raise TypeError(
-                f"{fn.__qualname__}: parameter {arg.name!r} needs a type annotation "
-                f"(bool, int, float, str, tuple or Literal[...]), got {hint!r}"
-            )
+        params.append(_param(fn.__qualname__, arg.name, hints.get(arg.name), arg.default))
     return tuple(params)
+
+
+def params_from_dataclass(cls: type, *, skip: tuple[str, ...] = ()) -> tuple[Param, ...]:
+    """The typed parameters of an options dataclass: its fields (each needs a default)."""
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        _param(cls.__qualname__, f.name, hints[f.name], f.default)
+        for f in dataclasses.fields(cls)
+        if f.name not in skip
+    )
 
 
 def bind(params: tuple[Param, ...], values: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ of use and looking it up raises an error naming both distributions.
 from __future__ import annotations
 
 import difflib
+import types
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,12 +63,15 @@ class Registry:
     entries: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: {} for k in KINDS})
     providers: dict[tuple[str, str], PluginRecord] = field(default_factory=dict)
     conflicts: dict[tuple[str, str], list[PluginRecord]] = field(default_factory=dict)
+    extra: list[tuple[str, Any]] = field(default_factory=list)
+    """Plugins registered by the caller rather than found by entry point."""
 
     @classmethod
     def load(cls, extra: Iterable[tuple[str, Any]] = ()) -> Registry:
         """Discover plugins (see ``harness.discovery``) and register what their hooks return."""
+        extra = list(extra)
         manager, records = load_plugins(extra)
-        registry = cls(records)
+        registry = cls(records, extra=extra)
         by_name = {r.name: r for r in records}
         for kind, (hook_name, expected) in KINDS.items():
             for impl in getattr(manager.hook, hook_name).get_hookimpls():
@@ -95,6 +99,16 @@ class Registry:
             else:
                 self.entries[kind][item.name] = item
                 self.providers[key] = record
+
+    def extra_modules(self) -> list[tuple[str, str]]:
+        """The caller-registered plugins as importable module names, for worker processes."""
+        for name, plugin in self.extra:
+            if not isinstance(plugin, types.ModuleType):
+                raise TypeError(
+                    f"plugin {name!r} is not a module, so a worker process cannot import it: "
+                    "register a module, or run inline"
+                )
+        return [(name, plugin.__name__) for name, plugin in self.extra]
 
     def get(self, kind: str, name: str) -> Any:
         """The backend, method or task called ``name``; raises a helpful error if there is none."""

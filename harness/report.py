@@ -37,9 +37,10 @@ def _case_rows(cases: list[dict[str, Any]], metrics: list[str]) -> str:
                 results_table.headers(metrics), results_table.cells(case, metrics), strict=False
             )
         )
-        status = escape(case["status"])
+        status = escape(results_table.status(case))
         rows.append(
-            f'<tr>{row}<td class="text {status}">{status} {escape(case["message"] or "")}</td></tr>'
+            f'<tr>{row}<td class="text {escape(case["status"])}">{status} '
+            f"{escape(case['message'] or '')}</td></tr>"
         )
     return "\n".join(rows)
 

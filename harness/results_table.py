@@ -9,7 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-COLUMNS = ("method", "params", "backend", "dtype", "size", "median ms", "GFLOP/s")
+COLUMNS = (
+    "method",
+    "params",
+    "backend",
+    "dtype",
+    "size",
+    "median ms",
+    "IQR %",
+    "GFLOP/s",
+    "% peak",
+)
 TEXT_COLUMNS = ("method", "params", "backend", "dtype", "status")
 
 
@@ -21,21 +31,35 @@ def headers(metrics: list[str]) -> list[str]:
     return [*COLUMNS, *(m.replace("_", " ") for m in metrics), "status"]
 
 
+def status(record: dict[str, Any]) -> str:
+    """The status word, with ``unstable`` added when the timing's spread was too wide."""
+    return record["status"] + (" unstable" if record["unstable"] else "")
+
+
 def _number(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def cells(record: dict[str, Any], metrics: list[str]) -> list[str]:
-    """One row: the case, its median time and rate, its metrics (the status is the caller's)."""
+def cells(
+    record: dict[str, Any], metrics: list[str], params: dict[str, Any] | None = None
+) -> list[str]:
+    """One row: the case, its median time, spread and rate, its metrics (not its status).
+
+    ``params`` replaces the record's (complete) parameters, e.g. by those a suite set.
+    """
     median = record["median_s"]
     gflops = record["flops"] / median / 1e9 if record["flops"] and median else None
+    iqr = (record["stats"] or {}).get("iqr")
+    peak = record["peak_fraction"]
     return [
         record["method"],
-        " ".join(f"{k}={v}" for k, v in record["params"].items()),
+        " ".join(f"{k}={v}" for k, v in (record["params"] if params is None else params).items()),
         record["backend"],
         record["dtype"],
         "x".join(map(str, record["sizes"].values())),
         _number(median and median * 1e3, ".3f"),
+        _number(iqr / median * 100 if iqr is not None and median else None, ".1f"),
         _number(gflops, ".1f"),
+        _number(peak and peak * 100, ".0f"),
         *(_number((record["metrics"] or {}).get(m), ".2e") for m in metrics),
     ]

@@ -21,13 +21,30 @@ from typing import Any
 import yaml
 
 from harness.backend import DTYPES
-from harness.params import Param
+from harness.case import Case, RunOptions
+from harness.params import Param, params_from_dataclass
 from harness.registry import DuplicateNameError, Registry, UnknownNameError
+from harness.timing import TimingOptions
 
 Path_ = tuple[str | int, ...]
 
 TOP_KEYS = ("name", "description", "seed", "timing", "benchmarks")
-TIMING_KEYS = {"warmup": 1, "repeats": 5}
+# The ``timing:`` block sets the fields of TimingOptions and RunOptions, in one flat mapping.
+TIMING_PARAMS = params_from_dataclass(TimingOptions) + params_from_dataclass(
+    RunOptions, skip=("timing",)
+)
+TIMING_MINIMUM = {
+    "warmup": 0,
+    "min_time": 0,
+    "min_samples": 1,
+    "max_samples": 1,
+    "budget": 0,
+    "adaptive": 0,
+    "unstable_above": 0,
+    "timeout": 0.001,
+    "memory_limit_mb": 1,
+    "threads": 1,
+}
 BENCHMARK_KEYS = ("task", "problem", "sizes", "methods", "backends", "dtypes")
 METHOD_KEYS = ("name", "params")
 DEFAULT_DTYPES = ("float32", "float64")
@@ -54,32 +71,13 @@ class SuiteError(Exception):
         super().__init__("\n".join(map(str, issues)))
 
 
-@dataclass(frozen=True)
-class Case:
-    """One measurement: a method with its parameters, on one backend, dtype and problem."""
-
-    task: str
-    method: str
-    backend: str
-    dtype: str
-    sizes: dict[str, int]
-    problem: dict[str, Any]
-    params: dict[str, Any]
-    seed: int
-
-    def problem_key(self) -> tuple[Any, ...]:
-        """Cases with equal keys share one generated problem."""
-        return (self.task, tuple(self.sizes.items()), tuple(self.problem.items()), self.seed)
-
-
 @dataclass
 class Suite:
     name: str
     path: str
     text: str
     seed: int
-    warmup: int
-    repeats: int
+    options: RunOptions = field(default_factory=RunOptions)
     cases: list[Case] = field(default_factory=list)
 
 
@@ -229,6 +227,26 @@ class _Validator:
             axes.append(axis)
         return [dict(combo) for combo in itertools.product(*axes)]
 
+    def options(self, timing: Any) -> RunOptions:
+        """The run options a ``timing:`` block sets; each takes one value (no sweeps)."""
+        if isinstance(timing, dict):
+            for name in [k for k, v in timing.items() if isinstance(v, list)]:
+                self.issue(("timing", name), "timing options take one value, not a list")
+                del timing[name]
+        combos = self.grid(timing, TIMING_PARAMS, ("timing",), "timing")
+        values = combos[0] if combos else {}
+        for name, minimum in TIMING_MINIMUM.items():
+            if values.get(name) is not None and values[name] < minimum:
+                self.issue(("timing", name), f"must be at least {minimum}, got {values[name]!r}")
+                del values[name]
+        if values.get("max_samples", 100) < values.get("min_samples", 1):
+            self.issue(("timing", "max_samples"), "must be at least min_samples")
+        timing_fields = {p.name for p in params_from_dataclass(TimingOptions)}
+        return RunOptions(
+            timing=TimingOptions(**{k: v for k, v in values.items() if k in timing_fields}),
+            **{k: v for k, v in values.items() if k not in timing_fields},
+        )
+
     def names(self, value: Any, path: Path_, default: list[str]) -> list[str]:
         if value is None:
             return default
@@ -241,20 +259,12 @@ class _Validator:
         data = self.data
         if not self.keys(data, (), TOP_KEYS, "a suite"):
             raise SuiteError(self.issues)
-        timing = data.get("timing") or {}
-        if self.keys(timing, ("timing",), tuple(TIMING_KEYS), "timing"):
-            settings = {
-                k: self.int_value(timing.get(k, d), ("timing", k), 1 if k == "repeats" else 0)
-                for k, d in TIMING_KEYS.items()
-            }
-        else:
-            settings = dict(TIMING_KEYS)
         suite = Suite(
             name=str(data.get("name") or Path(self.file).stem),
             path=self.file,
             text=self.text,
             seed=self.int_value(data.get("seed", 0), ("seed",), 0),
-            **settings,
+            options=self.options(data.get("timing")),
         )
         benchmarks = data.get("benchmarks")
         if not isinstance(benchmarks, list) or not benchmarks:

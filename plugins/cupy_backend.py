@@ -26,6 +26,9 @@ class CupyBackend(Backend):
     device = "cuda:0"
     dtypes = ("float16", "float32", "float64")
 
+    def __init__(self) -> None:
+        self._flush_buffer: Any = None
+
     @functools.cache  # noqa: B019 - one probe per backend object, which lives as long as the run
     def availability(self) -> Availability:
         try:
@@ -65,6 +68,15 @@ class CupyBackend(Backend):
         import cupy
 
         return CudaEventTimer(event=cupy.cuda.Event, elapsed_ms=cupy.cuda.get_elapsed_time)
+
+    def flush_cache(self) -> None:
+        """Zero a buffer twice the size of the device's L2 cache."""
+        import cupy
+
+        if self._flush_buffer is None:
+            l2_bytes = cupy.cuda.Device(0).attributes["L2CacheSize"]
+            self._flush_buffer = cupy.empty(2 * l2_bytes, dtype=cupy.int8)
+        self._flush_buffer.fill(0)
 
     def reset_peak_memory(self) -> None:
         import cupy

@@ -59,3 +59,9 @@ def run_cli(
     return subprocess.run(
         [*HARNESS, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout
     )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def roofline_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One roofline cache for the whole test session (measured once), outside the user's home."""
+    os.environ["HARNESS_CACHE"] = str(tmp_path_factory.mktemp("cache"))

@@ -38,7 +38,7 @@ def test_default_suite_runs_and_stores_every_case(tmp_path):
 def test_json_output_for_scripts(tmp_path):
     suite = tmp_path / "tiny.yaml"
     suite.write_text(
-        "timing: {warmup: 0, repeats: 3}\n"
+        "timing: {warmup: 0, min_time: 0, min_samples: 3, budget: 0, roofline: false}\n"
         "benchmarks:\n"
         "  - task: orthogonalize\n"
         "    sizes: [[16, 32]]\n"

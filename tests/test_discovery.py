@@ -130,7 +130,7 @@ def test_plugins_command_lists_failures_and_availability_as_json(site):
     backends = {b["name"]: b for p in plugins.values() for b in p["backends"]}
     assert backends["numpy"]["available"] and backends["torch"]["available"]
     assert not backends["cupy"]["available"] and backends["cupy"]["reason"]
-    assert plugins["orthogonalizers"]["methods"] == ["newton_schulz", "svd_polar"]
+    assert {"newton_schulz", "svd_polar"} <= set(plugins["orthogonalizers"]["methods"])
 
 
 def test_plugins_command_table_shows_reasons(site):

@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 
 from harness import hookimpl, method
+from harness.case import Case, CaseResult, RunOptions
 from harness.registry import Registry
-from harness.runner import CaseResult, ProblemCache, run_case
-from harness.suite import Case
+from harness.runner import ProblemCache, run_case
+from harness.timing import TimingOptions
 
 REGISTRY = Registry.load()
+QUICK = RunOptions(TimingOptions(warmup=0, min_time=0, min_samples=2, budget=0), "inline")
 
 
 def run(
@@ -33,7 +35,7 @@ def run(
         params or {},
         seed=0,
     )
-    return run_case(case, registry, ProblemCache(registry), warmup=0, repeats=2)
+    return run_case(case, registry, ProblemCache(registry), QUICK)
 
 
 def test_muon_stalls_near_a_third_on_a_gaussian_input():

@@ -36,7 +36,8 @@ def test_strings_from_plugins_are_escaped(tmp_path):
     registry = Registry.load(extra=[("hostile", Plugin())])
     suite_file = tmp_path / "s.yaml"
     suite_file.write_text(
-        "timing: {warmup: 0, repeats: 1}\nbenchmarks:\n  - task: orthogonalize\n"
+        "timing: {min_time: 0, min_samples: 1, budget: 0, isolation: inline, roofline: false}\n"
+        "benchmarks:\n  - task: orthogonalize\n"
         "    sizes: [[8, 8]]\n    methods: [hostile, svd_polar]\n    backends: [numpy, cupy]\n"
         "    dtypes: [float64]\n"
     )

@@ -30,7 +30,7 @@ def issues(path: str, registry: Registry = REGISTRY) -> list[str]:
 GOOD = """
     name: tiny
     seed: 3
-    timing: {warmup: 0, repeats: 2}
+    timing: {warmup: 0, min_samples: 2, isolation: inline, threads: 1}
     benchmarks:
       - task: orthogonalize
         problem: {spectrum: [gaussian, logspace], kappa: 10}
@@ -46,7 +46,13 @@ GOOD = """
 
 def test_expansion_is_the_cartesian_product(tmp_path):
     suite = load(write(tmp_path, GOOD), REGISTRY)
-    assert (suite.name, suite.seed, suite.warmup, suite.repeats) == ("tiny", 3, 0, 2)
+    assert (suite.name, suite.seed) == ("tiny", 3)
+    assert (suite.options.timing.warmup, suite.options.timing.min_samples) == (0, 2)
+    assert (suite.options.isolation, suite.options.threads, suite.options.timeout) == (
+        "inline",
+        1,
+        300.0,
+    )
     # 2 sizes x 2 spectra x (2 newton_schulz steps + svd_polar)
     assert len(suite.cases) == 2 * 2 * 3
     first = suite.cases[0]
@@ -79,7 +85,7 @@ def test_every_problem_is_reported_at_once_with_line_and_field(tmp_path):
         tmp_path,
         """
         name: bad
-        timng: {repeats: 3}
+        timng: {min_samples: 3}
         benchmarks:
           - task: orthogonalize
             problem: {spectrum: gausian, kapa: 10}

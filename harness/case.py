@@ -1,0 +1,117 @@
+"""What one measurement is (``Case``), how it is run (``RunOptions``), what became of it
+(``CaseResult``). Plain data, pickled between the runner and its worker processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from harness.timing import TimingOptions
+
+STATUSES = ("ok", "error", "timeout", "crashed", "unavailable", "unsupported")
+"""ok: measured and judged; error: the method (or a plugin) raised, or gave non-finite output;
+timeout: killed at the per-case time limit; crashed: the worker died (signal, exit, memory
+limit); unavailable: the backend cannot run here; unsupported: the method does not run on
+that backend or dtype."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One measurement: a method with its parameters, on one backend, dtype and problem."""
+
+    task: str
+    method: str
+    backend: str
+    dtype: str
+    sizes: dict[str, int]
+    problem: dict[str, Any]
+    params: dict[str, Any]
+    seed: int
+
+    def problem_key(self) -> tuple[Any, ...]:
+        """Cases with equal keys share one generated problem."""
+        return (self.task, tuple(self.sizes.items()), tuple(self.problem.items()), self.seed)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How every case of a run is executed; a suite's ``timing:`` block sets these."""
+
+    timing: TimingOptions = field(default_factory=TimingOptions)
+    isolation: Literal["process", "inline"] = "process"
+    """``process``: each case in a fresh worker process; ``inline``: in this one (debugging)."""
+    timeout: float = 300.0
+    """Seconds a case may take, in a worker, before it is killed."""
+    memory_limit_mb: int | None = None
+    """A worker whose resident memory grows past this is killed."""
+    threads: int | None = None
+    """BLAS/OpenMP threads (threadpoolctl) while a case runs; ``None`` leaves the default."""
+    roofline: bool = True
+    """Measure (or read the cached) GEMM rate and memory bandwidth for the run's backends."""
+
+
+@dataclass
+class CaseResult:
+    """What became of one case."""
+
+    case: Case
+    status: str
+    message: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    number: int | None = None
+    """Calls per timing sample."""
+    samples: list[float] = field(default_factory=list)
+    """Seconds per call, one per sample, on the backend's clock."""
+    host_samples: list[float] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+    """``harness.stats.Summary`` of ``samples``."""
+    metrics: dict[str, float] = field(default_factory=dict)
+    curve: list[dict[str, float]] = field(default_factory=list)
+    """For iterative methods: the metrics after every step (``step`` 1, 2, ...)."""
+    flops: float | None = None
+    peak_memory_bytes: int | None = None
+    """Peak memory on the backend's device while the method ran (process RSS on CPU)."""
+    traced_peak_bytes: int | None = None
+    """Peak of Python-visible allocations (tracemalloc; numpy arrays included) of one call."""
+    threads: list[dict[str, Any]] = field(default_factory=list)
+    """The BLAS/OpenMP thread pools in force while the case ran (threadpoolctl)."""
+    peak_fraction: float | None = None
+    """Achieved GFLOP/s over the machine's measured GEMM rate for this backend and dtype."""
+
+    @property
+    def median_s(self) -> float | None:
+        return self.stats.get("median")
+
+    @property
+    def gflops(self) -> float | None:
+        return self.flops / self.median_s / 1e9 if self.flops and self.median_s else None
+
+    def record(self) -> dict[str, Any]:
+        """The row stored in the results database."""
+        c = self.case
+        return {
+            "task": c.task,
+            "method": c.method,
+            "backend": c.backend,
+            "dtype": c.dtype,
+            "sizes": c.sizes,
+            "problem": c.problem,
+            "params": self.params or c.params,
+            "seed": c.seed,
+            "status": self.status,
+            "message": self.message,
+            "number": self.number,
+            "samples": self.samples,
+            "host_samples": self.host_samples,
+            "stats": self.stats,
+            "median_s": self.median_s,
+            "unstable": self.stats.get("unstable"),
+            "flops": self.flops,
+            "peak_fraction": self.peak_fraction,
+            "peak_memory_bytes": self.peak_memory_bytes,
+            "traced_peak_bytes": self.traced_peak_bytes,
+            "threads": self.threads,
+            "metrics": self.metrics,
+            "curve": self.curve,
+        }

@@ -1,0 +1,121 @@
+"""Running one case in a fresh worker process, with a hard timeout and a memory limit.
+
+Workers are forked from a clean server process (multiprocessing's ``forkserver``, which has
+imported the harness and the array libraries but never computed or touched a GPU), so a new
+process per case is cheap and safe with OpenMP and CUDA. The worker rebuilds the registry
+from the installed entry points, measures the case (``harness.execute``) and sends the
+result back through a pipe. The parent waits, and:
+
+- kills a worker still running at the case's timeout: status ``timeout``;
+- kills a worker whose resident memory passes the memory limit: status ``crashed``;
+- records a worker that dies without a result (segfault, ``os._exit``, the OOM killer) as
+  ``crashed``, with the signal or exit status.
+
+The run goes on with the next case in every one of these events.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import signal
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+from harness.case import Case, CaseResult, RunOptions
+from harness.discovery import describe_exception
+from harness.execute import execute
+from harness.registry import Registry
+from harness.task import Problem
+
+POLL_SECONDS = 0.01
+_context: Any = None
+
+
+def context(preload: list[str]) -> Any:
+    """The multiprocessing context for workers; ``preload`` counts only on the first call."""
+    global _context
+    if _context is None:
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            _context = multiprocessing.get_context("forkserver")
+            _context.set_forkserver_preload(["harness.execute", *preload])
+        else:  # no fork on this platform: a fresh interpreter per case
+            _context = multiprocessing.get_context("spawn")
+    return _context
+
+
+def _work(
+    conn: Connection,
+    case: Case,
+    params: dict,
+    problem: Problem,
+    options: RunOptions,
+    extra: list[tuple[str, str]],
+) -> None:
+    """Worker process body: measure the case, send the result."""
+    try:
+        plugins = [(name, importlib.import_module(module)) for name, module in extra]
+        result = execute(case, params, problem, Registry.load(extra=plugins), options)
+    except BaseException as exc:  # even KeyboardInterrupt and SystemExit go back as a result
+        result = CaseResult(case, "error", describe_exception(exc), params)
+    conn.send(result)
+    conn.close()
+
+
+def _resident_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        return f"worker died from {signal.Signals(-exitcode).name}"
+    return f"worker exited with status {exitcode} without a result"
+
+
+def run_in_worker(
+    case: Case,
+    params: dict[str, Any],
+    problem: Problem,
+    registry: Registry,
+    options: RunOptions,
+    preload: list[str],
+) -> CaseResult:
+    """Run ``case`` in a fresh process; never raises for anything the worker does."""
+    ctx = context(preload)
+    receiver, sender = ctx.Pipe(duplex=False)
+    args = (sender, case, params, problem, options, registry.extra_modules())
+    worker = ctx.Process(target=_work, args=args, daemon=True, name=f"harness case {case.method}")
+    worker.start()
+    sender.close()
+    deadline = time.monotonic() + options.timeout
+    limit = options.memory_limit_mb * 2**20 if options.memory_limit_mb else None
+    try:
+        while True:
+            if receiver.poll(POLL_SECONDS):
+                try:
+                    return receiver.recv()
+                except EOFError:  # died before or while sending
+                    worker.join()
+                    return CaseResult(case, "crashed", _death(worker.exitcode), params)
+            if limit and _resident_bytes(worker.pid) > limit:
+                worker.kill()
+                message = (
+                    f"killed: resident memory passed the limit of {options.memory_limit_mb} MiB"
+                )
+                return CaseResult(case, "crashed", message, params)
+            if time.monotonic() > deadline:
+                worker.kill()
+                return CaseResult(case, "timeout", f"killed after {options.timeout:g} s", params)
+    finally:
+        if worker.is_alive():
+            worker.kill()
+        worker.join()
+        receiver.close()

@@ -1,0 +1,67 @@
+"""Process isolation: every way a case can fail is recorded, and the run goes on."""
+
+from __future__ import annotations
+
+import misbehaving_plugin
+import pytest
+
+from harness.db import ResultsDB
+from harness.registry import Registry
+from harness.runner import run_suite
+from harness.suite import load
+
+SUITE = """
+timing: {warmup: 0, min_time: 0, min_samples: 2, budget: 0, timeout: 3,
+         memory_limit_mb: 1024, roofline: false}
+benchmarks:
+  - task: orthogonalize
+    sizes: [[16, 32]]
+    methods: [explodes, sleeps, exits, segfaults, hoards, svd_polar]
+    backends: [numpy]
+    dtypes: [float64]
+"""
+
+
+@pytest.mark.slow
+def test_every_failure_is_recorded_and_the_run_goes_on(tmp_path):
+    registry = Registry.load(extra=[("misbehaving", misbehaving_plugin)])
+    path = tmp_path / "suite.yaml"
+    path.write_text(SUITE)
+    db = ResultsDB(tmp_path / "r.sqlite")
+    run_id = run_suite(load(str(path), registry), registry, db)
+    got = {c["method"]: (c["status"], c["message"]) for c in db.cases(run_id)}
+    assert got["explodes"][0] == "error"
+    assert got["explodes"][1].startswith("ValueError: this method always raises")
+    assert got["sleeps"] == ("timeout", "killed after 3 s")
+    assert got["exits"] == ("crashed", "worker exited with status 3 without a result")
+    assert got["segfaults"] == ("crashed", "worker died from SIGSEGV")
+    assert got["hoards"] == ("crashed", "killed: resident memory passed the limit of 1024 MiB")
+    assert got["svd_polar"] == ("ok", None)
+    assert db.run(run_id)["status"] == "finished"
+
+
+def test_worker_and_inline_runs_agree(tmp_path):
+    registry = Registry.load()
+    metrics = {}
+    for isolation in ("process", "inline"):
+        path = tmp_path / f"{isolation}.yaml"
+        path.write_text(
+            f"timing: {{min_time: 0, min_samples: 2, budget: 0, isolation: {isolation}, "
+            "roofline: false, threads: 1}\nbenchmarks:\n  - task: orthogonalize\n"
+            "    sizes: [[32, 64]]\n    methods: [newton_schulz]\n    backends: [numpy]\n"
+            "    dtypes: [float64]\n"
+        )
+        db = ResultsDB(tmp_path / f"{isolation}.sqlite")
+        (case,) = db.cases(run_suite(load(str(path), registry), registry, db))
+        assert case["status"] == "ok" and len(case["samples"]) == 2
+        assert {pool["num_threads"] for pool in case["threads"]} == {1}
+        metrics[isolation] = case["metrics"]
+    assert metrics["process"] == metrics["inline"]
+
+
+def test_plugins_that_are_not_modules_cannot_go_to_a_worker():
+    class NotAModule:
+        pass
+
+    with pytest.raises(TypeError, match="not a module"):
+        Registry.load(extra=[("object", NotAModule())]).extra_modules()
