@@ -6,6 +6,7 @@ colour and a progress bar that degrade to plain text when the output is not a te
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -17,9 +18,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from harness import __version__, results_table
+from harness import __version__, metadata, results_table
 from harness import db as results_db
 from harness import report as html_report
+from harness import roofline as roofline_module
 from harness.registry import Registry, UnknownNameError
 from harness.runner import CaseResult, run_suite
 from harness.suite import SuiteError, load
@@ -172,12 +174,16 @@ def _print_results(results: list[CaseResult]) -> None:
 @click.argument("suite", default=DEFAULT_SUITE)
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print the stored cases as JSON.")
-def run(suite: str, db_path: Path | None, as_json: bool) -> None:
+@click.option(
+    "--inline", is_flag=True, help="Run every case in this process (for debugging; no timeouts)."
+)
+def run(suite: str, db_path: Path | None, as_json: bool, inline: bool) -> None:
     """Run SUITE (a YAML file, or the name of a shipped suite; default: smoke).
 
-    Expands tasks x sizes x methods x backends x dtypes, times every case, stores each in the
-    results database as it finishes, and prints a table. Exit status: 0 when no case failed,
-    1 when a case raised or gave non-finite metrics, 2 when the suite itself is invalid.
+    Expands tasks x sizes x methods x backends x dtypes, times every case (each in a fresh
+    worker process unless the suite or --inline says otherwise), stores each in the results
+    database as it finishes, and prints a table. Exit status: 0 when no case failed, 1 when a
+    case raised, timed out, crashed or gave non-finite output, 2 when the suite is invalid.
     """
     registry = Registry.load()
     try:
@@ -186,6 +192,8 @@ def run(suite: str, db_path: Path | None, as_json: bool) -> None:
         errors.print(f"[bold red]error:[/] suite {suite!r} cannot run:", highlight=False)
         errors.print(str(exc), highlight=False, markup=False, soft_wrap=True)
         sys.exit(2)
+    if inline:
+        loaded.options = dataclasses.replace(loaded.options, isolation="inline")
     db = results_db.ResultsDB(db_path or results_db.default_path())
     results: list[CaseResult] = []
     with Progress(
@@ -249,3 +257,58 @@ def report(run_id: int | None, db_path: Path | None, out: Path) -> None:
     finally:
         db.close()
     console.print(f"report written to {escape(str(page))}")
+
+
+@main.command()
+@click.option("--backend", "backends", multiple=True, help="Backend (repeatable; default: all).")
+@click.option(
+    "--dtype", "dtypes", multiple=True, help="Dtype (repeatable; default: float32, float64)."
+)
+@click.option("--refresh", is_flag=True, help="Measure again instead of reading the cache.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def roofline(
+    backends: tuple[str, ...], dtypes: tuple[str, ...], refresh: bool, as_json: bool
+) -> None:
+    """Show this machine's measured GEMM rate and memory bandwidth per backend and dtype.
+
+    Measured once per machine fingerprint and cached (see HARNESS_CACHE); every run records
+    it, and results report their achieved GFLOP/s as a percentage of it.
+    """
+    registry = Registry.load()
+    try:
+        names = [registry.backend(name).name for name in backends] or sorted(registry.backends)
+    except UnknownNameError as exc:
+        errors.print(f"[bold red]error:[/] {escape(str(exc))}")
+        sys.exit(2)
+    pairs = [(b, d) for b in names for d in dtypes or ("float32", "float64")]
+    measured = roofline_module.for_run(registry, pairs, metadata.collect(registry, names), refresh)
+    if as_json:
+        click.echo(json.dumps(measured, indent=2))
+        return
+    table = Table(title="roofline (this machine)")
+    for column in (
+        "backend",
+        "dtype",
+        "GEMM GFLOP/s",
+        "at n",
+        "copy GB/s",
+        "triad GB/s",
+        "measured",
+    ):
+        table.add_column(column)
+    for backend, by_dtype in measured.items():
+        for dtype, m in by_dtype.items():
+            table.add_row(
+                escape(backend),
+                dtype,
+                f"{m['gemm_gflops']:.1f}",
+                str(m["gemm_n"]),
+                f"{m['copy_gbs']:.1f}",
+                f"{m['triad_gbs']:.1f}",
+                m["measured_at"],
+            )
+    console.print(table)
+    for name in names:
+        availability = registry.backend(name).availability()
+        if not availability.available:
+            console.print(f"[yellow]{escape(name)}: {escape(str(availability))}[/]")

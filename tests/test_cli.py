@@ -69,3 +69,15 @@ def test_shipped_smoke_suite_is_the_repository_file():
     assert (REPO / "suites" / "smoke.yaml").samefile(
         os.path.join(os.path.dirname(harness.suites.__file__), "smoke.yaml")
     )
+
+
+def test_roofline_is_measured_once_then_read_from_the_cache(tmp_path):
+    env = {**os.environ, "HARNESS_CACHE": str(tmp_path)}
+    args = ("roofline", "--backend", "numpy", "--dtype", "float64", "--json")
+    first = run_cli(*args, env=env)
+    assert first.returncode == 0, first.stderr
+    measured = json.loads(first.stdout)["numpy"]["float64"]
+    assert measured["gemm_gflops"] > 0 and measured["copy_gbs"] > 0 and measured["gemm_n"] >= 256
+    again = json.loads(run_cli(*args, env=env).stdout)["numpy"]["float64"]
+    assert again == measured  # from the cache, not measured again
+    assert run_cli("roofline", "--backend", "numpi", env=env).returncode == 2
