@@ -264,10 +264,15 @@ def report(run_id: int | None, db_path: Path | None, out: Path) -> None:
 @click.option(
     "--dtype", "dtypes", multiple=True, help="Dtype (repeatable; default: float32, float64)."
 )
+@click.option("--threads", type=int, default=None, help="BLAS/OpenMP threads (default: all).")
 @click.option("--refresh", is_flag=True, help="Measure again instead of reading the cache.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def roofline(
-    backends: tuple[str, ...], dtypes: tuple[str, ...], refresh: bool, as_json: bool
+    backends: tuple[str, ...],
+    dtypes: tuple[str, ...],
+    threads: int | None,
+    refresh: bool,
+    as_json: bool,
 ) -> None:
     """Show this machine's measured GEMM rate and memory bandwidth per backend and dtype.
 
@@ -281,7 +286,8 @@ def roofline(
         errors.print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(2)
     pairs = [(b, d) for b in names for d in dtypes or ("float32", "float64")]
-    measured = roofline_module.for_run(registry, pairs, metadata.collect(registry, names), refresh)
+    meta = metadata.collect(registry, names)
+    measured = roofline_module.for_run(registry, pairs, meta, refresh, threads)
     if as_json:
         click.echo(json.dumps(measured, indent=2))
         return

@@ -61,7 +61,10 @@ def execute(
                 {k: pool.get(k) for k in ("internal_api", "num_threads")}
                 for pool in threadpool_info()
             ]
-            inputs = tuple(backend.from_numpy(a, case.dtype) for a in problem.inputs)
+            inputs = tuple(
+                backend.from_numpy(a, case.dtype) if isinstance(a, np.ndarray) else a
+                for a in problem.inputs
+            )
             backend.synchronize()
             backend.reset_peak_memory()
             xp = backend.xp

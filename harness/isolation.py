@@ -20,7 +20,7 @@ import importlib
 import multiprocessing
 import signal
 import time
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from harness.case import Case, CaseResult, RunOptions
@@ -29,12 +29,14 @@ from harness.execute import execute
 from harness.registry import Registry
 from harness.task import Problem
 
-POLL_SECONDS = 0.01
+MEMORY_POLL_SECONDS = 0.02
 _context: Any = None
 
 
-def context(preload: list[str]) -> Any:
-    """The multiprocessing context for workers; ``preload`` counts only on the first call."""
+def start_workers(preload: list[str]) -> Any:
+    """The multiprocessing context for workers, its server importing ``preload`` first (the
+    plugin modules and array libraries a run needs, so that each worker starts warm). Only
+    the first call in a process starts the server; later calls return the same context."""
     global _context
     if _context is None:
         if "forkserver" in multiprocessing.get_all_start_methods():
@@ -86,10 +88,9 @@ def run_in_worker(
     problem: Problem,
     registry: Registry,
     options: RunOptions,
-    preload: list[str],
 ) -> CaseResult:
     """Run ``case`` in a fresh process; never raises for anything the worker does."""
-    ctx = context(preload)
+    ctx = start_workers([])
     receiver, sender = ctx.Pipe(duplex=False)
     args = (sender, case, params, problem, options, registry.extra_modules())
     worker = ctx.Process(target=_work, args=args, daemon=True, name=f"harness case {case.method}")
@@ -99,19 +100,28 @@ def run_in_worker(
     limit = options.memory_limit_mb * 2**20 if options.memory_limit_mb else None
     try:
         while True:
-            if receiver.poll(POLL_SECONDS):
+            # Sleep until the result, the worker's death or the deadline; with a memory limit,
+            # wake up regularly to read the worker's resident memory.
+            remaining = deadline - time.monotonic()
+            wait(
+                [receiver, worker.sentinel],
+                min(remaining, MEMORY_POLL_SECONDS) if limit else remaining,
+            )
+            if receiver.poll():
                 try:
                     return receiver.recv()
                 except EOFError:  # died before or while sending
                     worker.join()
                     return CaseResult(case, "crashed", _death(worker.exitcode), params)
+            if not worker.is_alive():
+                return CaseResult(case, "crashed", _death(worker.exitcode), params)
             if limit and _resident_bytes(worker.pid) > limit:
                 worker.kill()
                 message = (
                     f"killed: resident memory passed the limit of {options.memory_limit_mb} MiB"
                 )
                 return CaseResult(case, "crashed", message, params)
-            if time.monotonic() > deadline:
+            if time.monotonic() >= deadline:
                 worker.kill()
                 return CaseResult(case, "timeout", f"killed after {options.timeout:g} s", params)
     finally:

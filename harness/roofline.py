@@ -3,9 +3,10 @@
 - GEMM: C = A B for square n×n inputs, n doubling from 256 until one product takes 50 ms (or
   n reaches 4096; 8192 on a GPU); the best rate, 2n³ flops over the median time.
 - Bandwidth, STREAM-style, on vectors four times the last-level cache (at least 64 MiB):
-  copy (b = copy of a; 2 words moved per element) and triad (a = b + s·c; counted as 3 words
-  per element as STREAM does, although the array API's ``b + s * c`` goes through a
-  temporary, so the true traffic is higher and the figure is a lower bound).
+  copy (``b[...] = a`` into an existing array; 2 words moved per element) and triad
+  (a = b + s·c; counted as 3 words per element as STREAM does, although the array API's
+  ``b + s * c`` goes through a temporary, so the true traffic is higher and the figure is a
+  lower bound).
 
 Each is timed with the harness's own protocol (``harness.timing``), inline. Results are
 cached per machine fingerprint (CPU, cores, memory, OS, and the backend's library, version,
@@ -16,16 +17,18 @@ fraction of this GEMM rate, which makes them comparable across machines.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from harness.backend import Backend, last_level_cache_bytes
+from harness.cache import cache_dir
 from harness.registry import Registry
 from harness.timing import TimingOptions, measure
 
@@ -34,8 +37,7 @@ GEMM_TARGET_SECONDS = 0.05
 
 
 def cache_path() -> Path:
-    root = os.environ.get("HARNESS_CACHE") or Path.home() / ".cache" / "linalg-harness"
-    return Path(root) / "roofline.json"
+    return cache_dir() / "roofline.json"
 
 
 def fingerprint(machine: dict[str, Any], backend_meta: dict[str, Any]) -> str:
@@ -86,7 +88,11 @@ def measure_bandwidth(backend: Backend, dtype: str) -> dict[str, Any]:
     a = backend.from_numpy(np.ones(vector_bytes // 8), dtype)
     b, c = xp.asarray(a, copy=True), xp.asarray(a, copy=True)
     item_bytes = a.shape[0] * xp.finfo(a.dtype).bits // 8
-    copy = _seconds(lambda: xp.asarray(a, copy=True), backend)
+
+    def copy_into() -> None:
+        b[...] = a
+
+    copy = _seconds(copy_into, backend)
     triad = _seconds(lambda: b + 3.0 * c, backend)
     return {
         "copy_gbs": 2 * item_bytes / copy / 1e9,
@@ -108,8 +114,10 @@ def for_run(
     pairs: list[tuple[str, str]],
     meta: dict[str, Any],
     refresh: bool = False,
+    threads: int | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """The roofline of each (backend, dtype) that can run here, from the cache or measured."""
+    """The roofline of each (backend, dtype) that can run here, from the cache or measured
+    with the BLAS/OpenMP pools limited to ``threads`` (as the run's cases will be)."""
     path = cache_path()
     cache = json.loads(path.read_text()) if path.exists() else {}
     out: dict[str, dict[str, Any]] = {}
@@ -117,9 +125,11 @@ def for_run(
         backend = registry.backend(backend_name)
         if not backend.availability().available or dtype not in backend.dtypes:
             continue
-        key = f"{fingerprint(meta, meta['backends'].get(backend_name, {}))}/{backend_name}/{dtype}"
+        machine = fingerprint(meta, meta["backends"].get(backend_name, {}))
+        key = f"{machine}/{backend_name}/{dtype}/threads={threads or 'default'}"
         if refresh or key not in cache:
-            cache[key] = measure_roofline(backend, dtype)
+            with threadpool_limits(threads) if threads else contextlib.nullcontext():
+                cache[key] = measure_roofline(backend, dtype)
         out.setdefault(backend_name, {})[dtype] = {**cache[key], "fingerprint": key}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(cache, indent=1, sort_keys=True))

@@ -11,6 +11,7 @@ database as it finishes, with the fraction of the machine's measured GEMM rate i
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ from harness.case import Case, CaseResult, RunOptions
 from harness.db import ResultsDB
 from harness.discovery import describe_exception
 from harness.execute import execute
-from harness.isolation import run_in_worker
+from harness.isolation import run_in_worker, start_workers
 from harness.params import bind
 from harness.registry import Registry
 from harness.suite import Suite
@@ -68,7 +69,7 @@ def run_case(
         )
     if options.isolation == "inline":
         return execute(case, params, problem, registry, options)
-    return run_in_worker(case, params, problem, registry, options, preload=[backend.library])
+    return run_in_worker(case, params, problem, registry, options)
 
 
 def run_suite(
@@ -83,7 +84,12 @@ def run_suite(
     meta = metadata.collect(registry, backends)
     if options.roofline:
         pairs = sorted({(c.backend, c.dtype) for c in suite.cases})
-        meta["roofline"] = roofline.for_run(registry, pairs, meta)
+        meta["roofline"] = roofline.for_run(registry, pairs, meta, threads=options.threads)
+    if options.isolation == "process":
+        available = [registry.backend(b) for b in backends]
+        libraries = sorted({b.library for b in available if b.availability().available})
+        plugins = [r.module.__name__ for r in registry.plugins if isinstance(r.module, ModuleType)]
+        start_workers(libraries + plugins)
     run_id = db.start_run(suite.name, suite.path, suite.text, meta)
     problems = ProblemCache(registry)
     for case in suite.cases:

@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from harness.method import FAMILIES
 from harness.params import Param, params_from_signature
 
@@ -23,8 +21,10 @@ from harness.params import Param, params_from_signature
 class Problem:
     """One generated problem instance, on the host in float64."""
 
-    inputs: tuple[np.ndarray, ...]
-    """Positional inputs of the family's methods, in order."""
+    inputs: tuple[Any, ...]
+    """Positional inputs of the family's methods, in order: numpy arrays (cast to the case's
+    dtype and moved to the device) or Python scalars such as a root's order (passed as they
+    are)."""
     reference: dict[str, Any] = field(default_factory=dict)
     """What the metrics need beyond the inputs (an exact answer, its spectrum, ...)."""
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.registry import Registry
+from harness.suite import load
 from harness.timing import TimingOptions, measure
 
 ROUNDS = 3
@@ -88,7 +89,11 @@ def key(case: dict) -> str:
 
 def repeatability_and_overhead() -> None:
     # measure (or read) the roofline first, so that neither smoke run pays for it
-    subprocess.run([sys.executable, "-m", "harness", "roofline"], capture_output=True, check=True)
+    threads = load("smoke", Registry.load()).options.threads
+    command = [sys.executable, "-m", "harness", "roofline"]
+    subprocess.run(
+        command + (["--threads", str(threads)] if threads else []), check=True, capture_output=True
+    )
     with tempfile.TemporaryDirectory() as tmp:
         walls, runs = [], []
         for i in range(2):
