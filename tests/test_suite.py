@@ -108,7 +108,7 @@ def test_every_problem_is_reported_at_once_with_line_and_field(tmp_path):
         "5: benchmarks[0].problem.kapa: task 'orthogonalize' has no parameter 'kapa'; "
         "did you mean 'kappa'?",
         "6: benchmarks[0].sizes[1]: a size is 2 positive integers (m, n), got [8]",
-        "8: benchmarks[0].methods[0]: unknown method 'newton_shulz'; did you mean 'newton_schulz'?",
+        "8: benchmarks[0].methods[0]: unknown method 'newton_shulz'; did you mean 'newton_schulz'",
         "10: benchmarks[0].methods[1].params.steps: 'five' is not of type int",
         "10: benchmarks[0].methods[1].params.coeffs: method 'newton_schulz' has no parameter "
         "'coeffs'; did you mean 'coefficients'?",
