@@ -7,8 +7,8 @@ problems and the device, for a clock fit for the device, and for what it knows o
 machine. A backend that cannot run here (library missing, no device) still registers and
 says why through ``availability()``; it never vanishes from listings.
 
-Sparse inputs (scipy.sparse, torch sparse CSR, cupyx.scipy.sparse) will come through this
-interface too, as a transfer method beside ``from_numpy``, when the first sparse task lands.
+Sparse inputs come through it too: a task may give a scipy.sparse matrix, which the backend
+moves as its own sparse CSR matrix (scipy.sparse, torch sparse CSR, cupyx.scipy.sparse).
 """
 
 from __future__ import annotations
@@ -165,6 +165,20 @@ class Backend(ABC):
     @abstractmethod
     def from_numpy(self, array: np.ndarray, dtype: str) -> Any:
         """Cast a host float64 array to ``dtype`` and move it to the device."""
+
+    def from_scipy_sparse(self, matrix: Any, dtype: str) -> Any:
+        """Cast a host scipy.sparse matrix to ``dtype`` and move it to the device as this
+        library's sparse CSR matrix, on which ``A @ x`` works with the library's dense arrays."""
+        raise NotImplementedError(f"backend {self.name!r} has no sparse matrices")
+
+    def to_device(self, value: Any, dtype: str) -> Any:
+        """A problem input on the device: numpy arrays and scipy.sparse matrices are cast to
+        ``dtype`` and moved; anything else (a Python scalar) is passed as it is."""
+        if isinstance(value, np.ndarray):
+            return self.from_numpy(value, dtype)
+        if type(value).__module__.startswith("scipy.sparse"):
+            return self.from_scipy_sparse(value, dtype)
+        return value
 
     @abstractmethod
     def to_numpy(self, array: Any) -> np.ndarray:

@@ -61,10 +61,7 @@ def execute(
                 {k: pool.get(k) for k in ("internal_api", "num_threads")}
                 for pool in threadpool_info()
             ]
-            inputs = tuple(
-                backend.from_numpy(a, case.dtype) if isinstance(a, np.ndarray) else a
-                for a in problem.inputs
-            )
+            inputs = tuple(backend.to_device(value, case.dtype) for value in problem.inputs)
             backend.synchronize()
             backend.reset_peak_memory()
             xp = backend.xp

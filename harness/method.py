@@ -52,6 +52,9 @@ class Method:
     """Backend names it runs on; ``None`` means every backend."""
     dtypes: frozenset[str] | None = None
     """Dtype names it runs in; ``None`` means every dtype the backend has."""
+    tasks: frozenset[str] | None = None
+    """Task names whose inputs it takes, where its family's tasks differ in their inputs
+    (inverse roots take (A, p), linear solvers (A, b)); ``None`` means every task of its family."""
     flops: FlopModel | None = None
     iterates: Callable[..., Iterator[Any]] | None = None
     """For an iterative method: the generator yielding the iterate after every step."""
@@ -82,6 +85,7 @@ def method(
     name: str | None = None,
     backends: set[str] | None = None,
     dtypes: set[str] | None = None,
+    tasks: set[str] | None = None,
     flops: FlopModel | None = None,
     iterative: bool = False,
 ) -> Callable[[Callable[..., Any]], Method]:
@@ -99,6 +103,7 @@ def method(
             params=params_from_signature(fn, skip=("xp",)),
             backends=frozenset(backends) if backends is not None else None,
             dtypes=frozenset(dtypes) if dtypes is not None else None,
+            tasks=frozenset(tasks) if tasks is not None else None,
             flops=flops,
             doc=(fn.__doc__ or "").strip(),
         )

@@ -343,6 +343,13 @@ class _Validator:
                 f"{task.name!r} takes methods of family {task.family!r}",
             )
             return []
+        if method.tasks is not None and task.name not in method.tasks:
+            self.issue(
+                name_path,
+                f"method {method.name!r} runs on task(s) {', '.join(sorted(method.tasks))}, "
+                f"not on {task.name!r}",
+            )
+            return []
         grid = self.grid(
             entry.get("params"), method.params, (*path, "params"), f"method {method.name!r}"
         )

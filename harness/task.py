@@ -22,9 +22,9 @@ class Problem:
     """One generated problem instance, on the host in float64."""
 
     inputs: tuple[Any, ...]
-    """Positional inputs of the family's methods, in order: numpy arrays (cast to the case's
-    dtype and moved to the device) or Python scalars such as a root's order (passed as they
-    are)."""
+    """Positional inputs of the family's methods, in order: numpy arrays and scipy.sparse
+    matrices (cast to the case's dtype and moved to the device, see ``Backend.to_device``) or
+    Python scalars such as a root's order (passed as they are)."""
     reference: dict[str, Any] = field(default_factory=dict)
     """What the metrics need beyond the inputs (an exact answer, its spectrum, ...)."""
 

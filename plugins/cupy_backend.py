@@ -56,6 +56,11 @@ class CupyBackend(Backend):
 
         return cupy.asarray(array.astype(dtype))
 
+    def from_scipy_sparse(self, matrix: Any, dtype: str) -> Any:
+        import cupyx.scipy.sparse
+
+        return cupyx.scipy.sparse.csr_matrix(matrix.tocsr().astype(dtype))
+
     def to_numpy(self, array: Any) -> np.ndarray:
         return array.get().astype(np.float64)
 

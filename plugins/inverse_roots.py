@@ -41,6 +41,7 @@ def _cube(sizes: Mapping[str, int]) -> float:
 
 @method(
     family="preconditioner",
+    tasks={"inverse_root"},
     dtypes={"float32", "float64"},
     flops=lambda sizes, params: 9 * _cube(sizes) + 2 * _cube(sizes),
 )
@@ -70,6 +71,7 @@ def coupled_newton_flops(sizes: Mapping[str, int], params: Mapping[str, Any]) ->
 
 @method(
     family="preconditioner",
+    tasks={"inverse_root"},
     dtypes={"float32", "float64"},
     flops=coupled_newton_flops,
     iterative=True,
@@ -130,6 +132,7 @@ def coupled_sqrt_iterates(xp: Any, B: Any, steps: int) -> Iterator[tuple[Any, An
 
 @method(
     family="preconditioner",
+    tasks={"inverse_root"},
     dtypes={"float32", "float64"},
     flops=newton_schulz_sqrt_flops,
     iterative=True,
@@ -176,6 +179,7 @@ def _normalised(xp: Any, A: Any) -> tuple[Any, Any]:
 
 @method(
     family="preconditioner",
+    tasks={"inverse_root"},
     dtypes={"float32", "float64"},
     flops=lambda sizes, params: params["degree"] * 2 * _cube(sizes),
 )
@@ -216,6 +220,7 @@ def pade_sqrt_polynomials(degree: int) -> tuple[np.ndarray, np.ndarray]:
 
 @method(
     family="preconditioner",
+    tasks={"inverse_root"},
     dtypes={"float32", "float64"},
     flops=lambda sizes, params: (2 * params["degree"] * 2 + 8 / 3) * _cube(sizes),
 )

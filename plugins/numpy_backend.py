@@ -30,6 +30,9 @@ class NumpyBackend(Backend):
     def from_numpy(self, array: np.ndarray, dtype: str) -> np.ndarray:
         return np.array(array, dtype=dtype, copy=True)
 
+    def from_scipy_sparse(self, matrix: Any, dtype: str) -> Any:
+        return matrix.tocsr().astype(dtype, copy=True)
+
     def to_numpy(self, array: Any) -> np.ndarray:
         return np.asarray(array, dtype=np.float64)
 

@@ -55,6 +55,19 @@ class TorchBackend(Backend):
             device=self.device, dtype=getattr(torch, dtype)
         )
 
+    def from_scipy_sparse(self, matrix: Any, dtype: str) -> Any:
+        import torch
+
+        csr = matrix.tocsr()
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(csr.indptr.astype(np.int64)),
+            torch.from_numpy(csr.indices.astype(np.int64)),
+            torch.from_numpy(csr.data),
+            size=csr.shape,
+            dtype=getattr(torch, dtype),
+            device=self.device,
+        )
+
     def to_numpy(self, array: Any) -> np.ndarray:
         import torch
 

@@ -117,3 +117,19 @@ def test_torch_cuda_round_trip_on_a_real_device():
     assert timer.stop() > 0
     np.testing.assert_allclose(backend.to_numpy(y), host.T @ host, rtol=1e-12)
     assert backend.metadata()["gpu"]
+
+
+@pytest.mark.parametrize("name", CPU_BACKENDS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sparse_matrices_move_as_the_library_csr(name, dtype):
+    import scipy.sparse
+
+    backend = REGISTRY.backend(name)
+    host = scipy.sparse.random(30, 20, density=0.2, random_state=0, format="coo")
+    A = backend.to_device(host, dtype)
+    x = backend.from_numpy(np.arange(20.0), dtype)
+    assert "csr" in type(A).__name__.lower() or A.layout.__repr__().endswith("sparse_csr")
+    np.testing.assert_allclose(
+        backend.to_numpy(A @ x), host @ np.arange(20.0), rtol=1e-5 if dtype == "float32" else 1e-12
+    )
+    assert backend.to_device(4, dtype) == 4  # scalars pass as they are

@@ -163,3 +163,34 @@ def test_invalid_suite_writes_nothing_to_the_database(tmp_path):
     assert not db.exists() or sqlite3.connect(db).execute(
         "SELECT count(*) FROM runs"
     ).fetchone() == (0,)
+
+
+def test_method_restricted_to_other_tasks_is_refused(tmp_path, site):
+    site.add(
+        "picky-dist",
+        "picky",
+        """
+        from harness import hookimpl, method
+
+        @method(family="orthogonalizer", tasks={"stiefel_retraction"})
+        def picky(G, *, xp):
+            return G
+
+        @hookimpl
+        def harness_methods():
+            return [picky]
+    """,
+    )
+    path = write(
+        tmp_path,
+        """
+        benchmarks:
+          - task: orthogonalize
+            sizes: [[4, 4]]
+            methods: [picky]
+    """,
+    )
+    (issue,) = issues(path, Registry.load())
+    assert issue.endswith(
+        "methods[0]: method 'picky' runs on task(s) stiefel_retraction, not on 'orthogonalize'"
+    )
