@@ -11,6 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.case import Case, CaseResult, RunOptions
+from harness.registry import Registry
+from harness.runner import ProblemCache, run_case
+from harness.timing import TimingOptions
+
 REPO = Path(__file__).resolve().parent.parent
 HARNESS = [sys.executable, "-m", "harness"]
 
@@ -65,3 +70,24 @@ def run_cli(
 def roofline_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """One roofline cache for the whole test session (measured once), outside the user's home."""
     os.environ["HARNESS_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+
+
+QUICK = RunOptions(TimingOptions(warmup=0, min_time=0, min_samples=2, budget=0), "inline")
+"""Run options for correctness tests: inline, no calibration, two samples."""
+
+
+def run_one(
+    task: str,
+    method: str,
+    sizes: dict[str, int],
+    *,
+    backend: str = "numpy",
+    dtype: str = "float64",
+    params: dict | None = None,
+    registry: Registry | None = None,
+    **problem: object,
+) -> CaseResult:
+    """One case of ``task`` through the runner (inline, quick timing), as a suite would run it."""
+    registry = registry or Registry.load()
+    case = Case(task, method, backend, dtype, sizes, problem, params or {}, seed=0)
+    return run_case(case, registry, ProblemCache(registry), QUICK)

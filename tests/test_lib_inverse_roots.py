@@ -5,15 +5,13 @@ from __future__ import annotations
 import array_api_compat.numpy as xnp
 import numpy as np
 import pytest
+from conftest import run_one
 from harness_builtins.inverse_roots import pade_sqrt_polynomials
 
-from harness.case import Case, CaseResult, RunOptions
+from harness.case import CaseResult
 from harness.registry import Registry
-from harness.runner import ProblemCache, run_case
-from harness.timing import TimingOptions
 
 REGISTRY = Registry.load()
-QUICK = RunOptions(TimingOptions(warmup=0, min_time=0, min_samples=1, budget=0), "inline")
 BACKENDS_DTYPES = [(b, d) for b in ("numpy", "torch") for d in ("float64", "float32")]
 TOL = {"float64": 1e-10, "float32": 2e-4}
 
@@ -26,8 +24,16 @@ def run(
     params: dict | None = None,
     **problem,
 ) -> CaseResult:
-    case = Case("inverse_root", method_name, backend, dtype, {"n": n}, problem, params or {}, 0)
-    return run_case(case, REGISTRY, ProblemCache(REGISTRY), QUICK)
+    return run_one(
+        "inverse_root",
+        method_name,
+        {"n": n},
+        backend=backend,
+        dtype=dtype,
+        params=params,
+        registry=REGISTRY,
+        **problem,
+    )
 
 
 @pytest.mark.parametrize(("backend", "dtype"), BACKENDS_DTYPES)

@@ -6,17 +6,15 @@ from __future__ import annotations
 import array_api_compat.numpy as xnp
 import numpy as np
 import pytest
+from conftest import run_one
 from harness_builtins.orthogonal_parametrizations import householder_chain
 from harness_builtins.orthogonalize_task import generate_orthogonalize
 from harness_builtins.orthogonalizers import newton_schulz, robust_core
 
-from harness.case import Case, CaseResult, RunOptions
+from harness.case import CaseResult
 from harness.registry import Registry
-from harness.runner import ProblemCache, run_case
-from harness.timing import TimingOptions
 
 REGISTRY = Registry.load()
-QUICK = RunOptions(TimingOptions(warmup=0, min_time=0, min_samples=1, budget=0), "inline")
 BACKENDS_DTYPES = [
     (backend, dtype) for backend in ("numpy", "torch") for dtype in ("float64", "float32")
 ]
@@ -32,10 +30,16 @@ def run(
     params: dict | None = None,
     **problem,
 ) -> CaseResult:
-    case = Case(
-        "orthogonalize", method_name, backend, dtype, {"m": m, "n": n}, problem, params or {}, 0
+    return run_one(
+        "orthogonalize",
+        method_name,
+        {"m": m, "n": n},
+        backend=backend,
+        dtype=dtype,
+        params=params,
+        registry=REGISTRY,
+        **problem,
     )
-    return run_case(case, REGISTRY, ProblemCache(REGISTRY), QUICK)
 
 
 def sigma_errors(G: np.ndarray, coefficients: str, steps: int) -> list[float]:
@@ -183,8 +187,9 @@ def run_with_input(method_name: str, G: np.ndarray, backend: str = "numpy") -> C
 
     registry = Registry.load(extra=[("fixed", Plugin())])
     m, n = G.shape
-    case = Case("fixed_matrix", method_name, backend, "float64", {"m": m, "n": n}, {}, {}, 0)
-    return run_case(case, registry, ProblemCache(registry), QUICK)
+    return run_one(
+        "fixed_matrix", method_name, {"m": m, "n": n}, backend=backend, registry=registry
+    )
 
 
 def test_modified_gram_schmidt_loses_orthogonality_with_kappa():

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import run_one
 
 from harness import hookimpl, method
-from harness.case import Case, CaseResult, RunOptions
+from harness.case import CaseResult
 from harness.registry import Registry
-from harness.runner import ProblemCache, run_case
-from harness.timing import TimingOptions
 
 REGISTRY = Registry.load()
-QUICK = RunOptions(TimingOptions(warmup=0, min_time=0, min_samples=2, budget=0), "inline")
 
 
 def run(
@@ -25,17 +23,16 @@ def run(
     registry: Registry = REGISTRY,
     **problem,
 ) -> CaseResult:
-    case = Case(
+    return run_one(
         "orthogonalize",
         method_name,
-        backend,
-        dtype,
         {"m": m, "n": n},
-        problem,
-        params or {},
-        seed=0,
+        backend=backend,
+        dtype=dtype,
+        params=params,
+        registry=registry,
+        **problem,
     )
-    return run_case(case, registry, ProblemCache(registry), QUICK)
 
 
 def test_muon_stalls_near_a_third_on_a_gaussian_input():
