@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 from array_api_compat import device as array_device
+from array_api_compat import is_array_api_obj
 
 
 def eye_like(xp: Any, like: Any, rows: int, cols: int | None = None) -> Any:
@@ -63,3 +64,20 @@ def tall(xp: Any, G: Any) -> tuple[Any, bool]:
 def back(xp: Any, X: Any, transposed: bool) -> Any:
     """Undo ``wide``/``tall``: X transposed back when it was transposed."""
     return xp.matrix_transpose(X) if transposed else X
+
+
+def diagonal(xp: Any, A: Any) -> Any:
+    """The main diagonal of a square matrix A as a dense 1-D array on A's device, in A's dtype,
+    whatever A is: a dense array of any backend, a scipy.sparse or cupyx.scipy.sparse matrix
+    (their ``.diagonal()``), or a torch sparse CSR tensor (which has no diagonal: it is read
+    from the compressed rows, summing duplicate entries as the matrix product would)."""
+    if "sparse_csr" in str(getattr(A, "layout", "")):  # torch.sparse_csr
+        crow, col, values = A.crow_indices(), A.col_indices(), A.values()
+        rows = xp.arange(A.shape[0], dtype=crow.dtype, device=crow.device)
+        rows = rows.repeat_interleave(crow[1:] - crow[:-1])
+        on_diagonal = rows == col
+        zeros = xp.zeros(A.shape[0], dtype=values.dtype, device=values.device)
+        return zeros.index_add(0, rows[on_diagonal], values[on_diagonal])
+    if is_array_api_obj(A):
+        return xp.linalg.diagonal(A)
+    return xp.asarray(A.diagonal())  # scipy.sparse on the host, cupyx.scipy.sparse on a GPU
