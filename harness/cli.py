@@ -22,6 +22,7 @@ from harness import __version__, metadata, results_table
 from harness import db as results_db
 from harness import report as html_report
 from harness import roofline as roofline_module
+from harness.asv import asv as asv_commands
 from harness.registry import Registry, UnknownNameError
 from harness.runner import CaseResult, run_suite
 from harness.suite import SuiteError, load
@@ -318,3 +319,6 @@ def roofline(
         availability = registry.backend(name).availability()
         if not availability.available:
             console.print(f"[yellow]{escape(name)}: {escape(str(availability))}[/]")
+
+
+main.add_command(asv_commands)

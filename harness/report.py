@@ -45,7 +45,7 @@ def _case_rows(cases: list[dict[str, Any]], metrics: list[str]) -> str:
     return "\n".join(rows)
 
 
-def render(run: dict[str, Any], cases: list[dict[str, Any]]) -> str:
+def render(run: dict[str, Any], cases: list[dict[str, Any]], asv_link: bool = False) -> str:
     meta = run["metadata"]
     facts = {
         "suite": run["suite"],
@@ -73,14 +73,21 @@ def render(run: dict[str, Any], cases: list[dict[str, Any]]) -> str:
         f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>harness run {run['id']}</title><style>{STYLE}</style></head><body>\n"
         f"<h1>Run {run['id']}: {escape(run['suite'])}</h1>\n<dl>{facts_html}</dl>\n"
+        + (
+            '<p><a href="../asv/index.html">History over commits (asv)</a></p>\n'
+            if asv_link
+            else ""
+        )
         + "\n".join(sections)
         + "\n</body></html>\n"
     )
 
 
 def write(db: ResultsDB, run_id: int, out: Path) -> Path:
-    """Write the run's page to ``out/index.html`` and return its path."""
+    """Write the run's page to ``out/index.html`` and return its path. When an asv site sits
+    beside it (``reports/asv``, from ``harness asv publish``), the page links to it."""
     out.mkdir(parents=True, exist_ok=True)
     page = out / "index.html"
-    page.write_text(render(db.run(run_id), db.cases(run_id)))
+    asv_site = out.parent / "asv" / "index.html"
+    page.write_text(render(db.run(run_id), db.cases(run_id), asv_link=asv_site.is_file()))
     return page

@@ -69,3 +69,18 @@ def test_report_command_writes_the_latest_run(tmp_path):
 def test_report_without_a_database_says_so(tmp_path):
     result = run_cli("report", "--db", str(tmp_path / "none.sqlite"))
     assert result.returncode == 2 and "no results database" in result.stderr
+
+
+def test_report_links_to_an_asv_site_beside_it(tmp_path):
+    suite = tmp_path / "tiny.yaml"
+    suite.write_text(
+        "timing: {roofline: false, min_samples: 1, budget: 0}\nbenchmarks:\n"
+        "  - task: orthogonalize\n    sizes: [[8, 16]]\n    methods: [svd_polar]\n"
+        "    backends: [numpy]\n"
+    )
+    db = str(tmp_path / "r.sqlite")
+    assert run_cli("run", str(suite), "--db", db, "--inline").returncode == 0
+    (tmp_path / "site" / "asv").mkdir(parents=True)
+    (tmp_path / "site" / "asv" / "index.html").write_text("<html></html>")
+    assert run_cli("report", "--db", db, "--out", str(tmp_path / "site" / "latest")).returncode == 0
+    assert 'href="../asv/index.html"' in (tmp_path / "site" / "latest" / "index.html").read_text()
