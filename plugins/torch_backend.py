@@ -66,6 +66,7 @@ class TorchBackend(Backend):
             size=csr.shape,
             dtype=getattr(torch, dtype),
             device=self.device,
+            check_invariants=True,  # once, at transfer: a malformed CSR would crash later
         )
 
     def to_numpy(self, array: Any) -> np.ndarray:
