@@ -23,7 +23,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-DTYPES = ("float16", "bfloat16", "float32", "float64")
+DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
+DTYPES = tuple(DTYPE_BYTES)
 """Every dtype name a suite may use; each backend supports a subset."""
 
 
@@ -138,6 +139,14 @@ class HostCache:
         if cls._buffer is None:
             cls._buffer = np.zeros(2 * last_level_cache_bytes() // 8)
         np.add(cls._buffer, 1.0, out=cls._buffer)
+
+
+def probe(backend: Backend) -> Availability:
+    """``backend.availability()``, with a probe that raises reported as the reason."""
+    try:
+        return backend.availability()
+    except Exception as exc:  # a plugin's probe failing makes its backend unavailable, no more
+        return Availability(False, f"availability probe failed: {type(exc).__name__}: {exc}")
 
 
 class Backend(ABC):

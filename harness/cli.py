@@ -23,6 +23,7 @@ from harness import db as results_db
 from harness import report as html_report
 from harness import roofline as roofline_module
 from harness.asv import asv as asv_commands
+from harness.backend import probe
 from harness.registry import Registry, UnknownNameError
 from harness.runner import CaseResult, run_suite
 from harness.suite import SuiteError, load
@@ -89,7 +90,7 @@ def _plugins_json(registry: Registry) -> dict[str, Any]:
 def _availability(registry: Registry, name: str) -> dict[str, Any]:
     if ("backend", name) in registry.conflicts:
         return {"available": False, "reason": "name provided by two plugins"}
-    availability = registry.backend(name).availability()
+    availability = probe(registry.backend(name))
     return {"available": availability.available, "reason": availability.reason or None}
 
 
@@ -305,6 +306,9 @@ def roofline(
         table.add_column(column)
     for backend, by_dtype in measured.items():
         for dtype, m in by_dtype.items():
+            if "error" in m:
+                table.add_row(escape(backend), dtype, f"[red]{escape(m['error'])}[/]")
+                continue
             table.add_row(
                 escape(backend),
                 dtype,
@@ -316,7 +320,7 @@ def roofline(
             )
     console.print(table)
     for name in names:
-        availability = registry.backend(name).availability()
+        availability = probe(registry.backend(name))
         if not availability.available:
             console.print(f"[yellow]{escape(name)}: {escape(str(availability))}[/]")
 

@@ -9,6 +9,7 @@ version is SQLite's ``user_version``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 from datetime import UTC, datetime
@@ -65,6 +66,21 @@ def default_path() -> Path:
     return Path(os.environ.get("HARNESS_DB") or DEFAULT_PATH)
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, ±inf) replaced by None: strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _json(value: Any) -> str:
+    return json.dumps(_finite(value), allow_nan=False, default=str)
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -108,7 +124,7 @@ class ResultsDB:
 
     def add_case(self, run_id: int, record: dict[str, Any]) -> None:
         """Store one finished case (a ``CaseResult.record()``) in its own transaction."""
-        row = {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in record.items()}
+        row = {k: _json(v) if isinstance(v, dict | list) else v for k, v in record.items()}
         row.update(run_id=run_id, finished_at=now())
         columns = ", ".join(row)
         with self.conn:

@@ -85,7 +85,7 @@ def load_plugins(
             continue
         try:
             record.module = ep.load()
-        except Exception as exc:  # any import-time failure is the plugin's, not the host's
+        except (Exception, SystemExit) as exc:  # any import-time failure is the plugin's
             record.fail(f"import failed: {describe_exception(exc)}")
             continue
         _register(manager, record)

@@ -62,6 +62,8 @@ def execute(
                 for pool in threadpool_info()
             ]
             inputs = tuple(backend.to_device(value, case.dtype) for value in problem.inputs)
+            if options.timing.cache == "cold":
+                backend.flush_cache()  # allocate the flush buffer before the peak is reset
             backend.synchronize()
             backend.reset_peak_memory()
             xp = backend.xp
@@ -80,11 +82,11 @@ def execute(
             if bad:
                 result.status, result.message = "error", f"output has {bad} non-finite values"
                 return result
-            result.metrics = task.metrics(problem, host)
+            result.metrics = _floats(task.metrics(problem, host))
             if method.iterates is not None:  # untimed second run, for the convergence curve
                 iterates = method.iterates(*inputs, xp=xp, **params)
                 result.curve = [
-                    {"step": step, **task.metrics(problem, to_host(iterate, backend))}
+                    {"step": step, **_floats(task.metrics(problem, to_host(iterate, backend)))}
                     for step, iterate in enumerate(iterates, start=1)
                 ]
             if method.flops is not None:
@@ -96,3 +98,8 @@ def execute(
     if bad_metrics:
         result.status, result.message = "error", f"non-finite metrics: {', '.join(bad_metrics)}"
     return result
+
+
+def _floats(metrics: dict[str, Any]) -> dict[str, float]:
+    """A task's metrics as plain floats (numpy scalars included); a non-number raises."""
+    return {name: float(value) for name, value in metrics.items()}

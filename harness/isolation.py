@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import pickle
 import signal
 import time
 from multiprocessing.connection import Connection, wait
@@ -61,7 +62,13 @@ def _work(
         result = execute(case, params, problem, Registry.load(extra=plugins), options)
     except BaseException as exc:  # even KeyboardInterrupt and SystemExit go back as a result
         result = CaseResult(case, "error", describe_exception(exc), params)
-    conn.send(result)
+    try:
+        payload = pickle.dumps(result)
+    except Exception as exc:  # e.g. a metric of a type pickle cannot carry
+        payload = pickle.dumps(
+            CaseResult(case, "error", f"result not transferable: {describe_exception(exc)}", params)
+        )
+    conn.send_bytes(payload)
     conn.close()
 
 
@@ -78,7 +85,10 @@ def _resident_bytes(pid: int) -> int:
 
 def _death(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
-        return f"worker died from {signal.Signals(-exitcode).name}"
+        try:
+            return f"worker died from {signal.Signals(-exitcode).name}"
+        except ValueError:  # a signal the enum does not name (real-time signals)
+            return f"worker died from signal {-exitcode}"
     return f"worker exited with status {exitcode} without a result"
 
 
@@ -94,8 +104,14 @@ def run_in_worker(
     receiver, sender = ctx.Pipe(duplex=False)
     args = (sender, case, params, problem, options, registry.extra_modules())
     worker = ctx.Process(target=_work, args=args, daemon=True, name=f"harness case {case.method}")
-    worker.start()
-    sender.close()
+    try:
+        worker.start()  # pickles the arguments here, in this process
+    except Exception as exc:
+        receiver.close()
+        message = f"cannot start a worker: {describe_exception(exc)}"
+        return CaseResult(case, "error", message, params)
+    finally:
+        sender.close()
     deadline = time.monotonic() + options.timeout
     limit = options.memory_limit_mb * 2**20 if options.memory_limit_mb else None
     try:
@@ -109,7 +125,7 @@ def run_in_worker(
             )
             if receiver.poll():
                 try:
-                    return receiver.recv()
+                    return pickle.loads(receiver.recv_bytes())
                 except EOFError:  # died before or while sending
                     worker.join()
                     return CaseResult(case, "crashed", _death(worker.exitcode), params)

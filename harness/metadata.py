@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
+from harness.backend import probe
 from harness.discovery import describe_exception
 from harness.registry import Registry
 
@@ -71,7 +72,7 @@ def collect(registry: Registry, backends: list[str]) -> dict[str, Any]:
     backend_meta: dict[str, Any] = {}
     for name in backends:
         backend = registry.backend(name)
-        if backend.availability().available:
+        if probe(backend).available:
             try:
                 backend_meta[name] = backend.metadata()
             except Exception as exc:  # a plugin's metadata failing must not stop the run

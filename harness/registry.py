@@ -81,13 +81,13 @@ class Registry:
     def _add(self, kind: str, expected: type, impl: Any, record: PluginRecord) -> None:
         try:
             provided = list(impl.function())
-        except Exception as exc:  # the plugin's fault: record it, keep the others
+        except (Exception, SystemExit) as exc:  # the plugin's fault: record it, keep the others
             record.fail(f"{impl.function.__name__} raised {describe_exception(exc)}")
             return
         for item in provided:
-            if not isinstance(item, expected):
+            if not isinstance(item, expected) or not isinstance(getattr(item, "name", None), str):
                 record.fail(
-                    f"{impl.function.__name__} returned {item!r}, not a {expected.__name__}"
+                    f"{impl.function.__name__} returned {item!r}, not a named {expected.__name__}"
                 )
                 continue
             key = (kind, item.name)

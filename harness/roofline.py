@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from harness.backend import Backend, last_level_cache_bytes
+from harness.backend import DTYPE_BYTES, Backend, last_level_cache_bytes, probe
 from harness.cache import cache_dir
+from harness.discovery import describe_exception
 from harness.registry import Registry
 from harness.timing import TimingOptions, measure
 
@@ -85,9 +86,8 @@ def measure_gemm(backend: Backend, dtype: str) -> dict[str, Any]:
 def measure_bandwidth(backend: Backend, dtype: str) -> dict[str, Any]:
     xp = backend.xp
     vector_bytes = max(4 * last_level_cache_bytes(), 64 * 2**20)
-    a = backend.from_numpy(np.ones(vector_bytes // 8), dtype)
+    a = backend.from_numpy(np.ones(vector_bytes // DTYPE_BYTES[dtype]), dtype)
     b, c = xp.asarray(a, copy=True), xp.asarray(a, copy=True)
-    item_bytes = a.shape[0] * xp.finfo(a.dtype).bits // 8
 
     def copy_into() -> None:
         b[...] = a
@@ -95,9 +95,9 @@ def measure_bandwidth(backend: Backend, dtype: str) -> dict[str, Any]:
     copy = _seconds(copy_into, backend)
     triad = _seconds(lambda: b + 3.0 * c, backend)
     return {
-        "copy_gbs": 2 * item_bytes / copy / 1e9,
-        "triad_gbs": 3 * item_bytes / triad / 1e9,
-        "vector_bytes": item_bytes,
+        "copy_gbs": 2 * vector_bytes / copy / 1e9,
+        "triad_gbs": 3 * vector_bytes / triad / 1e9,
+        "vector_bytes": vector_bytes,
     }
 
 
@@ -123,13 +123,17 @@ def for_run(
     out: dict[str, dict[str, Any]] = {}
     for backend_name, dtype in pairs:
         backend = registry.backend(backend_name)
-        if not backend.availability().available or dtype not in backend.dtypes:
+        if not probe(backend).available or dtype not in backend.dtypes:
             continue
         machine = fingerprint(meta, meta["backends"].get(backend_name, {}))
         key = f"{machine}/{backend_name}/{dtype}/threads={threads or 'default'}"
         if refresh or key not in cache:
-            with threadpool_limits(threads) if threads else contextlib.nullcontext():
-                cache[key] = measure_roofline(backend, dtype)
+            try:
+                with threadpool_limits(threads) if threads else contextlib.nullcontext():
+                    cache[key] = measure_roofline(backend, dtype)
+            except Exception as exc:  # a backend that fails here fails its cases, not the run
+                out.setdefault(backend_name, {})[dtype] = {"error": describe_exception(exc)}
+                continue
         out.setdefault(backend_name, {})[dtype] = {**cache[key], "fingerprint": key}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(cache, indent=1, sort_keys=True))

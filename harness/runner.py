@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from harness import metadata, roofline
+from harness.backend import probe
 from harness.case import Case, CaseResult, RunOptions
 from harness.db import ResultsDB
 from harness.discovery import describe_exception
@@ -51,7 +52,7 @@ def run_case(
 ) -> CaseResult:
     """Run one case as ``options`` say; never raises for what a plugin does."""
     backend = registry.backend(case.backend)
-    availability = backend.availability()
+    availability = probe(backend)
     if not availability.available:
         return CaseResult(case, "unavailable", availability.reason)
     method = registry.method(case.method)
@@ -87,7 +88,7 @@ def run_suite(
         meta["roofline"] = roofline.for_run(registry, pairs, meta, threads=options.threads)
     if options.isolation == "process":
         available = [registry.backend(b) for b in backends]
-        libraries = sorted({b.library for b in available if b.availability().available})
+        libraries = sorted({b.library for b in available if probe(b).available})
         plugins = [r.module.__name__ for r in registry.plugins if isinstance(r.module, ModuleType)]
         start_workers(libraries + plugins)
     run_id = db.start_run(suite.name, suite.path, suite.text, meta)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -102,36 +103,47 @@ def load(name_or_path: str, registry: Registry) -> Suite:
     path = resolve(name_or_path)
     try:
         text = path.read_text()
-    except OSError as exc:
-        raise SuiteError([SuiteIssue(str(path), 0, "(file)", exc.strerror or str(exc))]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        message = getattr(exc, "strerror", None) or str(exc)
+        raise SuiteError([SuiteIssue(str(path), 0, "(file)", message)]) from None
     return _Validator(str(path), text, registry).suite()
 
 
 def _parse(file: str, text: str) -> tuple[Any, dict[Path_, int]]:
     """The YAML document (safe loader only) and the 1-based line of every key and item."""
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # reads (and checks) the first characters already
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+    except yaml.YAMLError as exc:  # MarkedYAMLError has a line; a ReaderError does not
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else 0
-        raise SuiteError(
-            [SuiteIssue(file, line, "(yaml)", f"not valid YAML: {exc.problem}")]
-        ) from None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SuiteError([SuiteIssue(file, line, "(yaml)", f"not valid YAML: {problem}")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     lines: dict[Path_, int] = {}
 
-    def walk(n: yaml.Node, path: Path_) -> None:
+    def walk(n: yaml.Node, path: Path_, above: frozenset[int] = frozenset()) -> None:
+        if id(n) in above:  # an alias to one of its own ancestors
+            raise SuiteError(
+                [
+                    SuiteIssue(
+                        file, n.start_mark.line + 1, _field(path), "a YAML alias refers to itself"
+                    )
+                ]
+            )
+        above = above | {id(n)}
         if isinstance(n, yaml.MappingNode):
             for key, value in n.value:
                 lines[(*path, key.value)] = key.start_mark.line + 1
-                walk(value, (*path, key.value))
+                walk(value, (*path, key.value), above)
         elif isinstance(n, yaml.SequenceNode):
             for i, item in enumerate(n.value):
                 lines[(*path, i)] = item.start_mark.line + 1
-                walk(item, (*path, i))
+                walk(item, (*path, i), above)
 
     if node is not None:
         lines[()] = node.start_mark.line + 1
@@ -142,7 +154,7 @@ def _parse(file: str, text: str) -> tuple[Any, dict[Path_, int]]:
 def _field(path: Path_) -> str:
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top)"
 
 
@@ -185,8 +197,8 @@ class _Validator:
         return True
 
     def int_value(self, value: Any, path: Path_, minimum: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.issue(path, f"must be an integer >= {minimum}, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value < 2**63:
+            self.issue(path, f"must be an integer from {minimum} to 2**63 - 1, got {value!r}")
             return minimum
         return value
 
@@ -219,6 +231,8 @@ class _Validator:
                 )
                 continue
             axis = []
+            if _sweep(value, known[name]) == []:
+                self.issue((*path, name), "an empty list sweeps over nothing")
             for v in _sweep(value, known[name]):
                 try:
                     axis.append((name, known[name].coerce(v)))
@@ -235,6 +249,10 @@ class _Validator:
                 del timing[name]
         combos = self.grid(timing, TIMING_PARAMS, ("timing",), "timing")
         values = combos[0] if combos else {}
+        for name, value in list(values.items()):
+            if isinstance(value, float) and not math.isfinite(value):
+                self.issue(("timing", name), f"must be a finite number, got {value!r}")
+                del values[name]
         for name, minimum in TIMING_MINIMUM.items():
             if values.get(name) is not None and values[name] < minimum:
                 self.issue(("timing", name), f"must be at least {minimum}, got {values[name]!r}")
@@ -317,7 +335,9 @@ class _Validator:
 
     def size(self, value: Any, names: tuple[str, ...], path: Path_) -> dict[str, int]:
         value = value if isinstance(value, list) else [value]
-        if len(value) != len(names) or not all(isinstance(v, int) and v > 0 for v in value):
+        if len(value) != len(names) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
+        ):
             self.issue(
                 path,
                 f"a size is {len(names)} positive integers ({', '.join(names)}), got {value!r}",

@@ -10,7 +10,9 @@ and (for cold-cache runs) the cache is flushed before a sample starts, never ins
    and the backend timer's stop after the last (which waits for the device). Samples are
    taken until there are at least ``min_samples`` and ``budget`` seconds have been spent, or
    earlier once IQR/median falls below ``adaptive`` (when set), and never more than
-   ``max_samples``.
+   ``max_samples``. With ``cache: cold`` the caches are flushed (untimed) before every sample
+   and a sample is a single call (no calibration), since only a call right after a flush is
+   cold; the timer's resolution then bounds what can be timed.
 4. Each sample is divided by ``number``: the stored samples are seconds per call, on the
    backend's clock (CUDA events on a GPU) and on the host clock beside it.
 """
@@ -43,7 +45,7 @@ class TimingOptions:
     adaptive: float = 0.0
     """Stop early once IQR/median is below this (0: off)."""
     cache: Literal["warm", "cold"] = "warm"
-    """``cold`` flushes the caches (untimed) before every sample."""
+    """``cold`` flushes the caches (untimed) before every sample, of one call each."""
     unstable_above: float = UNSTABLE_ABOVE
 
 
@@ -90,10 +92,12 @@ def measure(call: Callable[[], Any], backend: Backend, options: TimingOptions) -
     for _ in range(options.warmup):
         call()
     timer = backend.timer()
-    timing = Timing(number=calibrate(call, backend, timer, options.min_time))
+    # A cold-cache sample is one call: only the first call after a flush is cold.
+    cold = options.cache == "cold"
+    timing = Timing(number=1 if cold else calibrate(call, backend, timer, options.min_time))
     started = time.perf_counter()
     while True:
-        if options.cache == "cold":
+        if cold:
             backend.flush_cache()
         device, host, timing.output = _sample(call, backend, timer, timing.number)
         timing.samples.append(device / timing.number)

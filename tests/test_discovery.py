@@ -89,7 +89,7 @@ def test_hook_returning_the_wrong_objects_is_reported(site):
     )
     record = records(Registry.load())["wrong_plugin"]
     assert record.status == "failed"
-    assert "not a Method" in record.errors[0]
+    assert "not a named Method" in record.errors[0]
 
 
 def test_two_plugins_with_one_method_name_is_an_error_naming_both(site):
@@ -151,3 +151,28 @@ def test_misspelt_hook_name_fails_the_plugin_and_says_which_was_meant(site):
     assert record.status == "failed"
     assert record.errors == ["unknown hook 'harness_method'; did you mean 'harness_methods'?"]
     assert "typo" not in registry.methods
+
+
+def test_exiting_at_import_and_nameless_objects_fail_only_their_plugin(site):
+    site.add("exiting-dist", "exiting_plugin", "raise SystemExit(3)\n")
+    site.add(
+        "nameless-dist",
+        "nameless_plugin",
+        """
+        from harness import hookimpl
+        from harness_builtins.numpy_backend import NumpyBackend
+
+        class Nameless(NumpyBackend):
+            name = None
+
+        @hookimpl
+        def harness_backends():
+            return [Nameless()]
+    """,
+    )
+    registry = Registry.load()
+    found = records(registry)
+    assert found["exiting_plugin"].status == "failed"
+    assert "SystemExit: 3" in found["exiting_plugin"].errors[0]
+    assert "not a named Backend" in found["nameless_plugin"].errors[0]
+    assert "numpy" in registry.backends

@@ -11,7 +11,7 @@ from harness.runner import run_suite
 from harness.suite import load
 
 SUITE = """
-timing: {warmup: 0, min_time: 0, min_samples: 2, budget: 0, timeout: 3,
+timing: {warmup: 0, min_time: 0, min_samples: 2, budget: 0, timeout: 5,
          memory_limit_mb: 1024, roofline: false}
 benchmarks:
   - task: orthogonalize
@@ -32,7 +32,7 @@ def test_every_failure_is_recorded_and_the_run_goes_on(tmp_path):
     got = {c["method"]: (c["status"], c["message"]) for c in db.cases(run_id)}
     assert got["explodes"][0] == "error"
     assert got["explodes"][1].startswith("ValueError: this method always raises")
-    assert got["sleeps"] == ("timeout", "killed after 3 s")
+    assert got["sleeps"] == ("timeout", "killed after 5 s")
     assert got["exits"] == ("crashed", "worker exited with status 3 without a result")
     assert got["segfaults"] == ("crashed", "worker died from SIGSEGV")
     assert got["hoards"] == ("crashed", "killed: resident memory passed the limit of 1024 MiB")
@@ -65,3 +65,16 @@ def test_plugins_that_are_not_modules_cannot_go_to_a_worker():
 
     with pytest.raises(TypeError, match="not a module"):
         Registry.load(extra=[("object", NotAModule())]).extra_modules()
+
+
+def test_unusual_deaths_and_unpicklable_problems_are_results_not_crashes():
+    from harness.case import Case, RunOptions
+    from harness.isolation import _death, run_in_worker
+    from harness.task import Problem
+
+    assert _death(-40) == "worker died from signal 40"
+    assert _death(-11) == "worker died from SIGSEGV"
+    case = Case("orthogonalize", "svd_polar", "numpy", "float64", {"m": 4, "n": 4}, {}, {}, 0)
+    problem = Problem(inputs=(), reference={"unpicklable": lambda: None})
+    result = run_in_worker(case, {}, problem, Registry.load(), RunOptions())
+    assert result.status == "error" and result.message.startswith("cannot start a worker")

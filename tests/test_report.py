@@ -84,3 +84,32 @@ def test_report_links_to_an_asv_site_beside_it(tmp_path):
     (tmp_path / "site" / "asv" / "index.html").write_text("<html></html>")
     assert run_cli("report", "--db", db, "--out", str(tmp_path / "site" / "latest")).returncode == 0
     assert 'href="../asv/index.html"' in (tmp_path / "site" / "latest" / "index.html").read_text()
+
+
+def test_non_finite_values_are_stored_as_null(tmp_path):
+    import json
+    import sqlite3
+
+    db = ResultsDB(tmp_path / "r.sqlite")
+    run_id = db.start_run("s", "s.yaml", "", {})
+    record = {
+        "task": "t",
+        "method": "m",
+        "backend": "numpy",
+        "dtype": "float64",
+        "sizes": {},
+        "problem": {},
+        "params": {},
+        "seed": 0,
+        "status": "error",
+        "metrics": {"a": float("nan"), "b": 1.0},
+        "curve": [{"step": 1, "a": float("inf")}],
+    }
+    db.add_case(run_id, record)
+    raw = (
+        sqlite3.connect(tmp_path / "r.sqlite")
+        .execute("SELECT metrics, curve FROM cases")
+        .fetchone()
+    )
+    assert json.loads(raw[0]) == {"a": None, "b": 1.0}
+    assert json.loads(raw[1]) == [{"step": 1, "a": None}]

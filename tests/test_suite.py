@@ -194,3 +194,30 @@ def test_method_restricted_to_other_tasks_is_refused(tmp_path, site):
     assert issue.endswith(
         "methods[0]: method 'picky' runs on task(s) stiefel_retraction, not on 'orthogonalize'"
     )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"name: \x01\n", "not valid YAML"),
+        (b"\xff\xfe bad bytes", "codec can't decode"),
+        (b"benchmarks: &x [*x]\n", "alias refers to itself"),
+        (b"~: 2\n", "unknown key None"),
+        (b"timing: {timeout: .nan}\nbenchmarks: []\n", "must be a finite number"),
+        (b"seed: 100000000000000000000000\nbenchmarks: []\n", "2**63 - 1"),
+        (
+            b"benchmarks:\n  - task: orthogonalize\n    sizes: [[8, 8]]\n    methods:\n"
+            b"      - name: newton_schulz\n        params: {steps: []}\n",
+            "an empty list sweeps over nothing",
+        ),
+        (
+            b"benchmarks:\n  - task: orthogonalize\n    sizes: [[true, 8]]\n"
+            b"    methods: [svd_polar]\n",
+            "a size is 2 positive integers",
+        ),
+    ],
+)
+def test_malformed_files_are_issues_not_tracebacks(tmp_path, content, message):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(content)
+    assert any(message in issue for issue in issues(str(path)))

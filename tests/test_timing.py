@@ -144,12 +144,18 @@ def test_gpu_timing_order_with_a_fake_device_and_fake_events():
     ]
     assert timed == [
         "transfer in",  # inputs move before anything is timed
+        "flush",  # the flush buffer is allocated before the peak-memory window opens
         "synchronize device",
         "method",  # warm-up, untimed
-        *sample,  # calibration sample (min_time 0: one)
-        "flush",
+        "flush",  # cold cache: one call per sample (no calibration), flushed before each
         *sample,  # cold cache: flushed before each sample, untimed
         "flush",
         *sample,
         "method",  # tracemalloc's untimed call
     ]
+
+
+def test_cold_cache_samples_are_single_calls():
+    options = TimingOptions(warmup=0, min_time=0.02, min_samples=3, budget=0, cache="cold")
+    timing = measure(lambda: None, NUMPY, options)
+    assert timing.number == 1 and len(timing.samples) == 3
