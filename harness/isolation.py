@@ -11,15 +11,19 @@ result back through a pipe. The parent waits, and:
 - records a worker that dies without a result (segfault, ``os._exit``, the OOM killer) as
   ``crashed``, with the signal or exit status.
 
-The run goes on with the next case in every one of these events.
+The run goes on with the next case in every one of these events. A worker whose harness
+process has gone (killed mid-run) ends itself: it watches a lifeline pipe.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import multiprocessing
+import os
 import pickle
 import signal
+import threading
 import time
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -50,6 +54,7 @@ def start_workers(preload: list[str]) -> Any:
 
 def _work(
     conn: Connection,
+    lifeline: Connection,
     case: Case,
     params: dict,
     problem: Problem,
@@ -57,6 +62,7 @@ def _work(
     extra: list[tuple[str, str]],
 ) -> None:
     """Worker process body: measure the case, send the result."""
+    _exit_when_cut(lifeline)
     try:
         plugins = [(name, importlib.import_module(module)) for name, module in extra]
         result = execute(case, params, problem, Registry.load(extra=plugins), options)
@@ -70,6 +76,19 @@ def _work(
         )
     conn.send_bytes(payload)
     conn.close()
+
+
+def _exit_when_cut(lifeline: Connection) -> None:
+    """Watch the lifeline: the harness holds its only write end and never writes, so a read
+    returns only when the harness process has ended (even killed), and the worker then ends
+    too, rather than hold a core or a GPU for nobody. A blocked thread: no wake-ups."""
+
+    def watch() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            lifeline.recv_bytes()
+        os._exit(70)
+
+    threading.Thread(target=watch, daemon=True, name="harness lifeline").start()
 
 
 def _resident_bytes(pid: int) -> int:
@@ -102,16 +121,19 @@ def run_in_worker(
     """Run ``case`` in a fresh process; never raises for anything the worker does."""
     ctx = start_workers([])
     receiver, sender = ctx.Pipe(duplex=False)
-    args = (sender, case, params, problem, options, registry.extra_modules())
+    lifeline_end, lifeline = ctx.Pipe(duplex=False)  # we keep the write end, never written
+    args = (sender, lifeline_end, case, params, problem, options, registry.extra_modules())
     worker = ctx.Process(target=_work, args=args, daemon=True, name=f"harness case {case.method}")
     try:
         worker.start()  # pickles the arguments here, in this process
     except Exception as exc:
         receiver.close()
+        lifeline.close()
         message = f"cannot start a worker: {describe_exception(exc)}"
         return CaseResult(case, "error", message, params)
     finally:
         sender.close()
+        lifeline_end.close()
     deadline = time.monotonic() + options.timeout
     limit = options.memory_limit_mb * 2**20 if options.memory_limit_mb else None
     try:
@@ -145,3 +167,4 @@ def run_in_worker(
             worker.kill()
         worker.join()
         receiver.close()
+        lifeline.close()

@@ -19,6 +19,9 @@ def explodes(G, *, xp):
 
 @method(family="orthogonalizer")
 def sleeps(G, *, xp):
+    if "MISBEHAVING_PIDFILE" in os.environ:  # lets a test find this worker
+        with open(os.environ["MISBEHAVING_PIDFILE"], "w") as pidfile:
+            pidfile.write(str(os.getpid()))
     time.sleep(3600)
 
 

@@ -78,3 +78,48 @@ def test_unusual_deaths_and_unpicklable_problems_are_results_not_crashes():
     problem = Problem(inputs=(), reference={"unpicklable": lambda: None})
     result = run_in_worker(case, {}, problem, Registry.load(), RunOptions())
     assert result.status == "error" and result.message.startswith("cannot start a worker")
+
+
+@pytest.mark.slow
+def test_workers_end_when_the_harness_is_killed(tmp_path, site):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    source = Path(misbehaving_plugin.__file__).read_text()
+    site.add("misbehaving", "misbehaving_copy", source)
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(
+        "timing: {roofline: false, timeout: 600}\nbenchmarks:\n  - task: orthogonalize\n"
+        "    sizes: [[8, 8]]\n    methods: [sleeps]\n    backends: [numpy]\n"
+    )
+    pidfile = tmp_path / "worker.pid"
+    harness = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", str(suite), "--db", str(tmp_path / "r.sqlite")],
+        env=site.env(MISBEHAVING_PIDFILE=str(pidfile)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not pidfile.exists() or not pidfile.read_text():
+        assert time.monotonic() < deadline, "the worker never started"
+        time.sleep(0.1)
+    worker = int(pidfile.read_text())
+    harness.send_signal(signal.SIGKILL)
+    harness.wait()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{worker}").exists() and "zombie" not in _state(worker):
+        assert time.monotonic() < deadline, "the worker outlived the harness"
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{worker}") or "zombie" in _state(worker)
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next(line for line in status if line.startswith("State:")).lower()
+    except (OSError, StopIteration):
+        return "gone"
