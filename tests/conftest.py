@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,3 +92,12 @@ def run_one(
     registry = registry or Registry.load()
     case = Case(task, method, backend, dtype, sizes, problem, params or {}, seed=0)
     return run_case(case, registry, ProblemCache(registry), QUICK)
+
+
+def run_orthogonalize(
+    method: str, backend: str = "numpy", dtype: str = "float64", *, m: int, n: int, **options: Any
+) -> CaseResult:
+    """One ``orthogonalize`` case on an m×n input (``run_one``'s options and problem params)."""
+    return run_one(
+        "orthogonalize", method, {"m": m, "n": n}, backend=backend, dtype=dtype, **options
+    )

@@ -3,10 +3,12 @@ METHODS.md facts about the coefficient sets, and the task's new inputs."""
 
 from __future__ import annotations
 
+import functools
+
 import array_api_compat.numpy as xnp
 import numpy as np
 import pytest
-from conftest import run_one
+from conftest import run_one, run_orthogonalize
 from harness_builtins.orthogonal_parametrizations import householder_chain
 from harness_builtins.orthogonalize_task import generate_orthogonalize
 from harness_builtins.orthogonalizers import newton_schulz, robust_core
@@ -21,25 +23,7 @@ BACKENDS_DTYPES = [
 UNIT = {"float64": 1.1e-16, "float32": 6e-8}
 
 
-def run(
-    method_name: str,
-    backend: str = "numpy",
-    dtype: str = "float64",
-    m: int = 32,
-    n: int = 96,
-    params: dict | None = None,
-    **problem,
-) -> CaseResult:
-    return run_one(
-        "orthogonalize",
-        method_name,
-        {"m": m, "n": n},
-        backend=backend,
-        dtype=dtype,
-        params=params,
-        registry=REGISTRY,
-        **problem,
-    )
+run = functools.partial(run_orthogonalize, m=32, n=96, registry=REGISTRY)
 
 
 def sigma_errors(G: np.ndarray, coefficients: str, steps: int) -> list[float]:

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
-from conftest import run_one
+from conftest import run_orthogonalize
 
 from harness import hookimpl, method
-from harness.case import CaseResult
 from harness.registry import Registry
 
 REGISTRY = Registry.load()
 
 
-def run(
-    method_name: str,
-    backend: str = "numpy",
-    dtype: str = "float64",
-    m: int = 64,
-    n: int = 128,
-    params: dict | None = None,
-    registry: Registry = REGISTRY,
-    **problem,
-) -> CaseResult:
-    return run_one(
-        "orthogonalize",
-        method_name,
-        {"m": m, "n": n},
-        backend=backend,
-        dtype=dtype,
-        params=params,
-        registry=registry,
-        **problem,
-    )
+run = functools.partial(run_orthogonalize, m=64, n=128, registry=REGISTRY)
 
 
 def test_muon_stalls_near_a_third_on_a_gaussian_input():
