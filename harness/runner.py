@@ -87,8 +87,8 @@ def run_suite(
         pairs = sorted({(c.backend, c.dtype) for c in suite.cases})
         meta["roofline"] = roofline.for_run(registry, pairs, meta, threads=options.threads)
     if options.isolation == "process":
-        available = [registry.backend(b) for b in backends]
-        libraries = sorted({b.library for b in available if probe(b).available})
+        used = [registry.backend(b) for b in backends]
+        libraries = sorted({b.library for b in used if probe(b).available})
         plugins = [r.module.__name__ for r in registry.plugins if isinstance(r.module, ModuleType)]
         start_workers(libraries + plugins)
     run_id = db.start_run(suite.name, suite.path, suite.text, meta)
