@@ -28,6 +28,10 @@ class Case:
     problem: dict[str, Any]
     params: dict[str, Any]
     seed: int
+    """Seed of the problem generator."""
+    repetition: int = 0
+    """Which of the suite's ``repetitions`` this is (0, 1, ...); a method with a ``seed``
+    parameter the suite leaves unset takes it as its seed, so repetitions are independent draws."""
 
     def problem_key(self) -> tuple[Any, ...]:
         """Cases with equal keys share one generated problem."""
