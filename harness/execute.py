@@ -4,7 +4,8 @@ Outside the timed region, in order: limit the thread pools, move the inputs to t
 reset the peak-memory meter. Then the timing protocol (``harness.timing``) times the method
 alone. After it, untimed: read the peak memory, run one call under tracemalloc for the peak
 of Python-visible allocations, bring the output back as float64 for the task's metrics, and
-for an iterative method compute the metrics of every iterate (the convergence curve).
+for an iterative method run it twice more: once for the time to each step (device synchronised
+at every step), once for the metrics of every iterate (the convergence curve).
 """
 
 from __future__ import annotations
@@ -83,11 +84,18 @@ def execute(
                 result.status, result.message = "error", f"output has {bad} non-finite values"
                 return result
             result.metrics = _floats(task.metrics(problem, host))
-            if method.iterates is not None:  # untimed second run, for the convergence curve
+            if method.iterates is not None:  # untimed runs, for the convergence curve
+                seconds = _seconds_per_step(method.iterates(*inputs, xp=xp, **params), backend)
                 iterates = method.iterates(*inputs, xp=xp, **params)
                 result.curve = [
-                    {"step": step, **_floats(task.metrics(problem, to_host(iterate, backend)))}
-                    for step, iterate in enumerate(iterates, start=1)
+                    {
+                        "step": step,
+                        "seconds": elapsed,
+                        **_floats(task.metrics(problem, to_host(iterate, backend))),
+                    }
+                    for step, (iterate, elapsed) in enumerate(
+                        zip(iterates, seconds, strict=False), start=1
+                    )
                 ]
             if method.flops is not None:
                 result.flops = float(method.flops(case.sizes, params))
@@ -98,6 +106,20 @@ def execute(
     if bad_metrics:
         result.status, result.message = "error", f"non-finite metrics: {', '.join(bad_metrics)}"
     return result
+
+
+def _seconds_per_step(iterates: Any, backend: Any) -> list[float]:
+    """Seconds from the start to each iterate, on the backend's clock, the device synchronised
+    at every step (one run, apart from the one whose iterates are judged, so metrics cost
+    nothing here)."""
+    seconds = []
+    timer = backend.timer()
+    backend.synchronize()
+    timer.start()
+    for _ in iterates:
+        backend.synchronize()
+        seconds.append(timer.stop())
+    return seconds
 
 
 def _floats(metrics: dict[str, Any]) -> dict[str, float]:
