@@ -9,6 +9,8 @@ says why through ``availability()``; it never vanishes from listings.
 
 Sparse inputs come through it too: a task may give a scipy.sparse matrix, which the backend
 moves as its own sparse CSR matrix (scipy.sparse, torch sparse CSR, cupyx.scipy.sparse).
+``harness.sparse.as_operator`` wraps any of them in one small interface, ``SparseOperator``
+(shape, dtype, nnz, matvec/matmat, the transpose product, diagonal, sparse from COO).
 """
 
 from __future__ import annotations
@@ -219,7 +221,8 @@ class Backend(ABC):
 
 def blas_info() -> list[dict[str, Any]]:
     """The BLAS/OpenMP libraries loaded in this process, with vendor, kernel and threads."""
-    from threadpoolctl import threadpool_info
+    import scipy.linalg  # noqa: F401 - loads scipy's own OpenBLAS, so the list is the same
+    from threadpoolctl import threadpool_info  # whatever this process has imported before
 
     keys = ("user_api", "internal_api", "version", "num_threads", "architecture", "prefix")
     return [{k: info.get(k) for k in keys} for info in threadpool_info()]

@@ -10,7 +10,9 @@ from typing import Any
 
 import numpy as np
 from array_api_compat import device as array_device
-from array_api_compat import is_array_api_obj
+from array_api_compat import is_cupy_namespace, is_numpy_namespace, is_torch_namespace
+
+from harness.sparse import as_operator, is_sparse
 
 
 def eye_like(xp: Any, like: Any, rows: int, cols: int | None = None) -> Any:
@@ -68,16 +70,42 @@ def back(xp: Any, X: Any, transposed: bool) -> Any:
 
 def diagonal(xp: Any, A: Any) -> Any:
     """The main diagonal of a square matrix A as a dense 1-D array on A's device, in A's dtype,
-    whatever A is: a dense array of any backend, a scipy.sparse or cupyx.scipy.sparse matrix
-    (their ``.diagonal()``), or a torch sparse CSR tensor (which has no diagonal: it is read
-    from the compressed rows, summing duplicate entries as the matrix product would)."""
-    if "sparse_csr" in str(getattr(A, "layout", "")):  # torch.sparse_csr
-        crow, col, values = A.crow_indices(), A.col_indices(), A.values()
-        rows = xp.arange(A.shape[0], dtype=crow.dtype, device=crow.device)
-        rows = rows.repeat_interleave(crow[1:] - crow[:-1])
-        on_diagonal = rows == col
-        zeros = xp.zeros(A.shape[0], dtype=values.dtype, device=values.device)
-        return zeros.index_add(0, rows[on_diagonal], values[on_diagonal])
-    if is_array_api_obj(A):
-        return xp.linalg.diagonal(A)
-    return xp.asarray(A.diagonal())  # scipy.sparse on the host, cupyx.scipy.sparse on a GPU
+    whatever A is: a dense array of any backend, or a sparse matrix of any backend (through
+    ``harness.sparse.SparseOperator.diagonal``, which sums duplicate entries as the matrix
+    product would)."""
+    if is_sparse(A):
+        return as_operator(A).diagonal()
+    return xp.linalg.diagonal(A)
+
+
+def scatter_add_rows(xp: Any, X: Any, index: np.ndarray, rows: int) -> Any:
+    """Y (rows × n) with Y[index[j, c]] += X[j] for every row j of the m×n array X and every
+    column c of the host integer array ``index`` (m × k, or length m for k = 1): the product
+    P X with the 0/1 matrix P that has k ones in each column, in one pass over X.
+
+    The array API has no scatter. numpy: P as a scipy.sparse CSC matrix (built as it is, no
+    sort), whose product streams X once, row after row; torch: ``index_add_`` once per c;
+    cupy: ``cupyx.scatter_add`` once per c.
+    """
+    index = np.asarray(index).reshape(X.shape[0], -1)
+    m, k = index.shape
+    if is_numpy_namespace(xp):
+        from scipy.sparse import csc_array
+
+        P = csc_array(
+            (np.ones(m * k, dtype=X.dtype), index.reshape(-1), np.arange(0, m * k + 1, k)),
+            shape=(rows, m),
+        )
+        return P @ X
+    if not (is_torch_namespace(xp) or is_cupy_namespace(xp)):
+        raise NotImplementedError(f"scatter_add_rows has no scatter for {xp.__name__}")
+    Y = xp.zeros((rows, *X.shape[1:]), dtype=X.dtype, device=array_device(X))
+    for c in range(k):
+        column = xp.asarray(index[:, c], device=array_device(X))
+        if is_cupy_namespace(xp):
+            import cupyx
+
+            cupyx.scatter_add(Y, column, X)
+        else:
+            Y.index_add_(0, column, X)
+    return Y

@@ -58,7 +58,8 @@ class TorchBackend(Backend):
     def from_scipy_sparse(self, matrix: Any, dtype: str) -> Any:
         import torch
 
-        csr = matrix.tocsr()
+        csr = matrix.tocsr(copy=True)
+        csr.sum_duplicates()  # torch's CSR invariants: sorted, distinct columns in each row
         return torch.sparse_csr_tensor(
             torch.from_numpy(csr.indptr.astype(np.int64)),
             torch.from_numpy(csr.indices.astype(np.int64)),
