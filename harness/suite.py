@@ -1,75 +1,62 @@
 """YAML benchmark suites: loading, validation with file/line/field errors, and expansion.
 
 A suite lists benchmarks; each names a task, its problem parameters and sizes, the methods
-(with parameters), backends and dtypes to run. Every list-valued parameter is a sweep, and a
-benchmark expands to the cartesian product sizes × problem sweep × methods × method sweeps ×
-backends × dtypes. See docs/suites.md for the format; suites/smoke.yaml is an example.
+(with parameters), backends and dtypes to run. A list-valued parameter is a sweep; a ``zip:``
+mapping gives lists whose k-th values go together. A benchmark expands to
 
-Validation reports every problem at once, each with the file, the line and the field, and
-close matches for unknown names. Nothing runs, and nothing is written, unless all is valid.
+    sizes × problem sweep × seeds × repetitions × methods (× their sweeps) × backends × dtypes
+
+cases, less those its include/exclude rules (``harness.suite_rules``) drop. A suite can
+``extends:`` another (``harness.suite_files``), and tag benchmarks with tiers (smoke, ci,
+full, gpu) so that ``load(..., tier="ci")`` expands only the benchmarks of one tier.
+docs/suites.md describes the format; docs/suite.schema.json is its JSON Schema.
+
+Validation first checks each file against the schema (``harness.suite_schema``: keys, types,
+ranges), then every name against the registry and every parameter against its declared type.
+Every problem is reported at once, each with its file, line and field, and close matches for
+unknown names. Nothing runs, and nothing is written, unless all is valid.
+
+Merging along ``extends:`` (the parent first, then the child):
+
+- ``name`` and ``description`` belong to a file and are not inherited;
+- ``seed``, ``repetitions`` and each ``timing`` option: the child's value replaces the parent's;
+- ``benchmarks``: the child's are appended to the parent's;
+- ``include`` and ``exclude`` at the top of a file apply to every benchmark of the suite,
+  inherited ones included; a benchmark's own rules apply to it alone;
+- ``tiers`` at the top of a file are the tiers of the benchmarks written in that file that
+  do not list their own.
 """
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import math
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.backend import DTYPES
 from harness.case import Case, RunOptions
+from harness.method import Method
 from harness.params import Param, params_from_dataclass
 from harness.registry import DuplicateNameError, Registry, UnknownNameError
+from harness.suite_files import (
+    Issues,
+    SuiteError,
+    SuiteFile,
+    SuiteIssue,
+    read_chain,
+    resolve,
+)
+from harness.suite_rules import Rules, keeps, read_rule
+from harness.suite_schema import TIERS, TIMING_PARAMS, Path_, did_you_mean, listed
+from harness.task import Task
 from harness.timing import TimingOptions
 
-Path_ = tuple[str | int, ...]
+__all__ = ["Suite", "SuiteError", "SuiteIssue", "load", "resolve"]
 
-TOP_KEYS = ("name", "description", "seed", "timing", "benchmarks")
-# The ``timing:`` block sets the fields of TimingOptions and RunOptions, in one flat mapping.
-TIMING_PARAMS = params_from_dataclass(TimingOptions) + params_from_dataclass(
-    RunOptions, skip=("timing",)
-)
-TIMING_MINIMUM = {
-    "warmup": 0,
-    "min_time": 0,
-    "min_samples": 1,
-    "max_samples": 1,
-    "budget": 0,
-    "adaptive": 0,
-    "unstable_above": 0,
-    "timeout": 0.001,
-    "memory_limit_mb": 1,
-    "threads": 1,
-}
-BENCHMARK_KEYS = ("task", "problem", "sizes", "methods", "backends", "dtypes")
-METHOD_KEYS = ("name", "params")
 DEFAULT_DTYPES = ("float32", "float64")
-
-
-@dataclass(frozen=True)
-class SuiteIssue:
-    """One problem found in a suite file."""
-
-    file: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
-
-
-class SuiteError(Exception):
-    """A suite that cannot run; ``issues`` lists every problem found."""
-
-    def __init__(self, issues: list[SuiteIssue]):
-        self.issues = sorted(issues, key=lambda issue: issue.line)
-        super().__init__("\n".join(map(str, issues)))
+TIMING_FIELDS = frozenset(p.name for p in params_from_dataclass(TimingOptions))
 
 
 @dataclass
@@ -77,287 +64,352 @@ class Suite:
     name: str
     path: str
     text: str
+    """The file's text, then that of each file it extends, as further YAML documents."""
     seed: int
+    """The suite's problem seed (the first, when it sweeps several)."""
     options: RunOptions = field(default_factory=RunOptions)
     cases: list[Case] = field(default_factory=list)
+    tier: str | None = None
+    """The tier whose benchmarks ``cases`` come from; ``None``: every benchmark."""
 
 
-def resolve(name_or_path: str) -> Path:
-    """A suite file: a path, or the name of a suite shipped with the harness (``smoke``)."""
-    path = Path(name_or_path)
-    if path.exists() or path.suffix in (".yaml", ".yml"):
-        return path
-    shipped = resources.files("harness.suites") / f"{name_or_path}.yaml"
-    if shipped.is_file():
-        return Path(str(shipped))
-    known = sorted(
-        p.name.removesuffix(".yaml")
-        for p in resources.files("harness.suites").iterdir()
-        if p.name.endswith(".yaml")
-    )
-    raise UnknownNameError("suite", name_or_path, known)
+def load(name_or_path: str, registry: Registry, *, tier: str | None = None) -> Suite:
+    """Read, validate and expand a suite (the benchmarks of ``tier`` only, when given);
+    raise ``SuiteError`` listing every problem."""
+    if tier is not None and tier not in TIERS:
+        raise UnknownNameError("tier", tier, TIERS)
+    return _Validator(resolve(name_or_path), registry, tier).suite()
 
 
-def load(name_or_path: str, registry: Registry) -> Suite:
-    """Read, validate and expand a suite; raise ``SuiteError`` listing every problem."""
-    path = resolve(name_or_path)
+@dataclass(frozen=True)
+class _At:
+    """A value as a file gives it, and where."""
+
+    file: SuiteFile
+    path: Path_
+    value: Any
+
+
+@dataclass
+class _Benchmark:
+    """One benchmark's cases before the suite-wide rules, and what the rules need."""
+
+    tiers: tuple[str, ...]
+    task: Task
+    methods: dict[str, Method]
+    rules: Rules
+    cases: list[Case]
+
+
+def _text(chain: list[SuiteFile]) -> str:
+    """The suite file's text, then each file it extends as a further YAML document."""
+    text = chain[-1].text
+    for file in reversed(chain[:-1]):
+        text += ("" if text.endswith("\n") else "\n") + f"--- # extends: {file.path}\n{file.text}"
+    return text
+
+
+def _yaml_float_hint(param: Param, value: Any) -> str:
+    """YAML 1.1 reads ``1e-7`` (no dot) as a string: say how to write the number."""
+    if param.type is not float or not isinstance(value, str) or "e" not in value.lower():
+        return ""
     try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        message = getattr(exc, "strerror", None) or str(exc)
-        raise SuiteError([SuiteIssue(str(path), 0, "(file)", message)]) from None
-    return _Validator(str(path), text, registry).suite()
-
-
-def _parse(file: str, text: str) -> tuple[Any, dict[Path_, int]]:
-    """The YAML document (safe loader only) and the 1-based line of every key and item."""
-    loader = None
-    try:
-        loader = yaml.SafeLoader(text)  # reads (and checks) the first characters already
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:  # MarkedYAMLError has a line; a ReaderError does not
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark else 0
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SuiteError([SuiteIssue(file, line, "(yaml)", f"not valid YAML: {problem}")]) from None
-    finally:
-        if loader is not None:
-            loader.dispose()
-    lines: dict[Path_, int] = {}
-
-    def walk(n: yaml.Node, path: Path_, above: frozenset[int] = frozenset()) -> None:
-        if id(n) in above:  # an alias to one of its own ancestors
-            raise SuiteError(
-                [
-                    SuiteIssue(
-                        file, n.start_mark.line + 1, _field(path), "a YAML alias refers to itself"
-                    )
-                ]
-            )
-        above = above | {id(n)}
-        if isinstance(n, yaml.MappingNode):
-            for key, value in n.value:
-                lines[(*path, key.value)] = key.start_mark.line + 1
-                walk(value, (*path, key.value), above)
-        elif isinstance(n, yaml.SequenceNode):
-            for i, item in enumerate(n.value):
-                lines[(*path, i)] = item.start_mark.line + 1
-                walk(item, (*path, i), above)
-
-    if node is not None:
-        lines[()] = node.start_mark.line + 1
-        walk(node, ())
-    return data, lines
-
-
-def _field(path: Path_) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top)"
-
-
-def _sweep(value: Any, param: Param) -> list[Any]:
-    """The values a suite entry sweeps over: a list is a sweep, except a flat list for a tuple."""
-    if isinstance(value, list) and not (
-        param.type is tuple and not any(isinstance(v, list) for v in value)
-    ):
-        return value
-    return [value]
+        float(value)
+    except ValueError:
+        return ""
+    mantissa, exponent = value.lower().split("e")
+    dotted = mantissa if "." in mantissa else f"{mantissa}.0"
+    return f" (YAML reads {value} as text; write {dotted}e{exponent})"
 
 
 class _Validator:
-    """Walks one parsed suite, collecting every issue, and builds the cases if there are none."""
+    """Walks a suite and the files it extends, collecting every issue, and builds the cases
+    if there are none."""
 
-    def __init__(self, file: str, text: str, registry: Registry):
-        self.file, self.text, self.registry = file, text, registry
-        self.issues: list[SuiteIssue] = []
-        self.data, self.lines = _parse(file, text)
+    def __init__(self, path: Path, registry: Registry, tier: str | None):
+        self.registry, self.tier = registry, tier
+        self.issues = Issues()
+        self.chain = read_chain(path, self.issues)
 
-    def issue(self, path: Path_, message: str) -> None:
-        probe = path
-        while probe and probe not in self.lines:
-            probe = probe[:-1]
-        self.issues.append(SuiteIssue(self.file, self.lines.get(probe, 1), _field(path), message))
+    def issue(self, at: _At | SuiteFile, path: Path_, message: str) -> None:
+        self.issues.add(at.file if isinstance(at, _At) else at, path, message)
 
-    def keys(self, value: Any, path: Path_, allowed: tuple[str, ...], what: str) -> bool:
-        if not isinstance(value, dict):
-            self.issue(path, f"{what} must be a mapping, got {type(value).__name__}")
-            return False
-        for key in value:
-            if key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1)
-                hint = (
-                    f"; did you mean {close[0]!r}?"
-                    if close
-                    else f" (allowed: {', '.join(allowed)})"
+    def suite(self) -> Suite:
+        files = [f for f in self.chain if isinstance(f.data, dict)]
+        if not self.chain or len(files) < len(self.chain):  # the schema said why
+            raise SuiteError(self.issues.all())
+        top = files[-1]
+        settings: dict[str, Any] = {}
+        timing: dict[str, _At] = {}
+        for f in files:
+            settings |= {k: f.data[k] for k in ("seed", "repetitions") if k in f.data}
+            if isinstance(f.data.get("timing"), dict):
+                timing |= {k: _At(f, ("timing", k), v) for k, v in f.data["timing"].items()}
+        seeds = self.seeds(settings.get("seed"), [0])
+        repetitions = self.repetitions(settings.get("repetitions"), 1)
+        benchmarks: list[_Benchmark] = []
+        for f in files:
+            default_tiers = self.tiers(f.data.get("tiers"), ())
+            entries = f.data.get("benchmarks")
+            for i, bench in enumerate(entries if isinstance(entries, list) else []):
+                at = _At(f, ("benchmarks", i), bench)
+                found = self.benchmark(at, seeds, repetitions, default_tiers)
+                benchmarks += [found] if found else []
+        if not any("benchmarks" in f.data for f in files) and "extends" not in files[0].data:
+            self.issue(top, (), "a suite needs a non-empty list of benchmarks (or to extend one)")
+        suite_rules = self.rules(
+            [_At(f, (), f.data) for f in files],
+            list({b.task.name: b.task for b in benchmarks}.values()),
+            list({m.name: m for b in benchmarks for m in b.methods.values()}.values()),
+        )
+        suite = Suite(
+            name=str(top.data.get("name") or Path(top.path).stem),
+            path=top.path,
+            text=_text(self.chain),
+            seed=seeds[0],
+            options=self.options(timing),
+            tier=self.tier,
+        )
+        selected = [b for b in benchmarks if self.tier is None or self.tier in b.tiers]
+        for b in selected:
+            suite.cases += [
+                case
+                for case in b.cases
+                if keeps([suite_rules, b.rules], case, b.methods[case.method], b.task)
+            ]
+        if self.issues:
+            raise SuiteError(self.issues.all())
+        if not suite.cases:
+            if selected:
+                message = "the include/exclude rules leave no case to run"
+            else:
+                tiers = sorted({t for b in benchmarks for t in b.tiers}, key=TIERS.index)
+                message = f"no benchmark is in tier {self.tier!r} (this suite's tiers: " + (
+                    f"{', '.join(tiers)})" if tiers else "none; see docs/suites.md, Tiers)"
                 )
-                self.issue((*path, key), f"unknown key {key!r}{hint}")
-        return True
+            raise SuiteError(
+                [SuiteIssue(top.path, 1, "(tier)" if not selected else "(suite)", message)]
+            )
+        return suite
 
-    def int_value(self, value: Any, path: Path_, minimum: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value < 2**63:
-            self.issue(path, f"must be an integer from {minimum} to 2**63 - 1, got {value!r}")
-            return minimum
-        return value
+    # --- values the schema has checked; these only pick out the valid ones
 
-    def lookup(self, kind: str, name: Any, path: Path_) -> Any:
+    @staticmethod
+    def seeds(value: Any, default: list[int]) -> list[int]:
+        values = value if isinstance(value, list) else [value]
+        return [v for v in values if isinstance(v, int) and not isinstance(v, bool)] or default
+
+    @staticmethod
+    def repetitions(value: Any, default: int) -> int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+    @staticmethod
+    def tiers(value: Any, default: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(t for t in value if t in TIERS) if isinstance(value, list) else default
+
+    def options(self, timing: dict[str, _At]) -> RunOptions:
+        """The run options the ``timing:`` blocks of the chain set, the child's last."""
+        known = {p.name: p for p in TIMING_PARAMS}
+        values: dict[str, Any] = {}
+        for name, at in timing.items():
+            if name not in known:
+                continue
+            try:
+                value = known[name].coerce(at.value)
+            except ValueError:
+                continue
+            if isinstance(value, float) and not math.isfinite(value):
+                self.issue(at, at.path, f"must be a finite number, got {value!r}")
+                continue
+            values[name] = value
+        merged = {p.name: p.default for p in TIMING_PARAMS} | values
+        if merged["max_samples"] < merged["min_samples"]:
+            at = timing.get("max_samples") or timing["min_samples"]
+            self.issue(at, ("timing", "max_samples"), "must be at least min_samples")
+        return RunOptions(
+            timing=TimingOptions(**{k: v for k, v in values.items() if k in TIMING_FIELDS}),
+            **{k: v for k, v in values.items() if k not in TIMING_FIELDS},
+        )
+
+    # --- registry-aware checks
+
+    def lookup(self, at: _At, kind: str, name: Any, path: Path_) -> Any:
         if not isinstance(name, str):
-            self.issue(path, f"{kind} name must be a string, got {name!r}")
-            return None
+            return None  # the schema said so
         try:
             return self.registry.get(kind, name)
         except (UnknownNameError, DuplicateNameError) as exc:
-            self.issue(path, str(exc))
+            self.issue(at, path, str(exc))
             return None
 
-    def grid(self, values: Any, params: tuple[Param, ...], path: Path_, owner: str) -> list[dict]:
-        """Every combination of the swept values, each coerced to its parameter's type."""
-        if values is None:
-            return [{}]
-        if not isinstance(values, dict):
-            self.issue(path, f"must be a mapping of parameter names to values, got {values!r}")
-            return []
+    def coerce(self, at: _At, path: Path_, param: Param, values: list[Any]) -> list[Any] | None:
+        """``values`` as ``param``'s type; ``None`` (and an issue) if one does not fit."""
+        out = []
+        for value in values:
+            try:
+                out.append(param.coerce(value))
+            except ValueError as exc:
+                self.issue(at, path, str(exc) + _yaml_float_hint(param, value))
+                return None
+        return out
+
+    def grid(
+        self, at: _At, key: str, zip_key: str, params: tuple[Param, ...], owner: str
+    ) -> list[dict[str, Any]]:
+        """Every combination of ``at.value[key]``'s sweeps, each crossed with the rows of
+        ``at.value[zip_key]`` (whose k-th values go together), typed by ``params``."""
         known = {p.name: p for p in params}
-        axes: list[list[tuple[str, Any]]] = []
-        for name, value in values.items():
+
+        def param(name: Any, path: Path_) -> Param | None:
             if name not in known:
-                close = difflib.get_close_matches(str(name), list(known), n=2)
-                hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-                listed = ", ".join(p.describe() for p in params) or "none"
+                listed_params = ", ".join(p.describe() for p in params) or "none"
                 self.issue(
-                    (*path, name), f"{owner} has no parameter {name!r}{hint} (parameters: {listed})"
+                    at,
+                    path,
+                    f"{owner} has no parameter {name!r}{did_you_mean(name, known)} "
+                    f"(parameters: {listed_params})",
                 )
+            return known.get(name)
+
+        swept, zipped = at.value.get(key), at.value.get(zip_key)
+        axes: list[list[tuple[str, Any]]] = []
+        for name, value in swept.items() if isinstance(swept, dict) else []:
+            path = (*at.path, key, name)
+            if (p := param(name, path)) is None:
                 continue
-            axis = []
-            if _sweep(value, known[name]) == []:
-                self.issue((*path, name), "an empty list sweeps over nothing")
-            for v in _sweep(value, known[name]):
-                try:
-                    axis.append((name, known[name].coerce(v)))
-                except ValueError as exc:
-                    self.issue((*path, name), str(exc))
-            axes.append(axis)
-        return [dict(combo) for combo in itertools.product(*axes)]
+            if listed(value, p) == []:
+                self.issue(at, path, "an empty list sweeps over nothing")
+            axes.append([(name, v) for v in self.coerce(at, path, p, listed(value, p)) or []])
+        combos = [dict(combo) for combo in itertools.product(*axes)]
+        columns: dict[str, list[Any]] = {}
+        for name, values in zipped.items() if isinstance(zipped, dict) else []:
+            path = (*at.path, zip_key, name)
+            if not isinstance(values, list) or (p := param(name, path)) is None:
+                continue
+            if isinstance(swept, dict) and name in swept:
+                self.issue(at, path, f"{name!r} is in {key!r} too; give it in one of them")
+                continue
+            if (column := self.coerce(at, path, p, values)) is not None:
+                columns[name] = column
+        if len({len(column) for column in columns.values()}) > 1:
+            lengths = ", ".join(f"{name} has {len(column)}" for name, column in columns.items())
+            self.issue(at, (*at.path, zip_key), f"zipped lists differ in length: {lengths}")
+        elif columns:
+            rows = [
+                dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)
+            ]
+            combos = [combo | row for combo in combos for row in rows]
+        return combos
 
-    def options(self, timing: Any) -> RunOptions:
-        """The run options a ``timing:`` block sets; each takes one value (no sweeps)."""
-        if isinstance(timing, dict):
-            for name in [k for k, v in timing.items() if isinstance(v, list)]:
-                self.issue(("timing", name), "timing options take one value, not a list")
-                del timing[name]
-        combos = self.grid(timing, TIMING_PARAMS, ("timing",), "timing")
-        values = combos[0] if combos else {}
-        for name, value in list(values.items()):
-            if isinstance(value, float) and not math.isfinite(value):
-                self.issue(("timing", name), f"must be a finite number, got {value!r}")
-                del values[name]
-        for name, minimum in TIMING_MINIMUM.items():
-            if values.get(name) is not None and values[name] < minimum:
-                self.issue(("timing", name), f"must be at least {minimum}, got {values[name]!r}")
-                del values[name]
-        if values.get("max_samples", 100) < values.get("min_samples", 1):
-            self.issue(("timing", "max_samples"), "must be at least min_samples")
-        timing_fields = {p.name for p in params_from_dataclass(TimingOptions)}
-        return RunOptions(
-            timing=TimingOptions(**{k: v for k, v in values.items() if k in timing_fields}),
-            **{k: v for k, v in values.items() if k not in timing_fields},
-        )
-
-    def names(self, value: Any, path: Path_, default: list[str]) -> list[str]:
-        if value is None:
-            return default
-        if not isinstance(value, list) or not value:
-            self.issue(path, f"must be a non-empty list, got {value!r}")
-            return []
-        return value
-
-    def suite(self) -> Suite:
-        data = self.data
-        if not self.keys(data, (), TOP_KEYS, "a suite"):
-            raise SuiteError(self.issues)
-        suite = Suite(
-            name=str(data.get("name") or Path(self.file).stem),
-            path=self.file,
-            text=self.text,
-            seed=self.int_value(data.get("seed", 0), ("seed",), 0),
-            options=self.options(data.get("timing")),
-        )
-        benchmarks = data.get("benchmarks")
-        if not isinstance(benchmarks, list) or not benchmarks:
-            self.issue(("benchmarks",), "a suite needs a non-empty list of benchmarks")
-            benchmarks = []
-        for i, bench in enumerate(benchmarks):
-            suite.cases += self.benchmark(bench, ("benchmarks", i), suite.seed)
-        if self.issues:
-            raise SuiteError(self.issues)
-        return suite
-
-    def benchmark(self, bench: Any, path: Path_, seed: int) -> list[Case]:
-        if not self.keys(bench, path, BENCHMARK_KEYS, "a benchmark"):
-            return []
-        if "task" not in bench:
-            self.issue(path, "a benchmark needs a 'task'")
-            return []
-        task = self.lookup("task", bench["task"], (*path, "task"))
-        if task is None:
-            return []
-        problems = self.grid(
-            bench.get("problem"), task.params, (*path, "problem"), f"task {task.name!r}"
-        )
-        sizes = [
-            self.size(s, task.size_names, (*path, "sizes", j))
-            for j, s in enumerate(self.names(bench.get("sizes"), (*path, "sizes"), []))
-        ]
-        if "sizes" not in bench:
-            self.issue(path, f"a benchmark needs 'sizes' (lists of {', '.join(task.size_names)})")
-        backends = self.names(
-            bench.get("backends"), (*path, "backends"), sorted(self.registry.backends)
-        )
-        for j, name in enumerate(backends):
-            self.lookup("backend", name, (*path, "backends", j))
-        dtypes = self.names(bench.get("dtypes"), (*path, "dtypes"), list(DEFAULT_DTYPES))
-        for j, name in enumerate(dtypes):
-            if name not in DTYPES:
-                self.issue((*path, "dtypes", j), str(UnknownNameError("dtype", str(name), DTYPES)))
-        methods = []
-        for j, entry in enumerate(self.names(bench.get("methods"), (*path, "methods"), [])):
-            methods += self.method_entry(entry, (*path, "methods", j), task)
-        if "methods" not in bench:
-            self.issue(path, "a benchmark needs 'methods'")
-        return [
-            Case(task.name, method, backend, dtype, size, problem, params, seed)
-            for size, problem, (method, params), backend, dtype in itertools.product(
-                sizes, problems, methods, backends, dtypes
-            )
-        ]
-
-    def size(self, value: Any, names: tuple[str, ...], path: Path_) -> dict[str, int]:
+    def size(
+        self, at: _At, value: Any, names: tuple[str, ...], path: Path_
+    ) -> dict[str, int] | None:
+        if not isinstance(value, int | list):
+            return None  # the schema said so
         value = value if isinstance(value, list) else [value]
         if len(value) != len(names) or not all(
             isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
         ):
             self.issue(
+                at,
                 path,
                 f"a size is {len(names)} positive integers ({', '.join(names)}), got {value!r}",
             )
-            return {}
+            return None
         return dict(zip(names, value, strict=True))
 
-    def method_entry(self, entry: Any, path: Path_, task: Any) -> list[tuple[str, dict]]:
-        if isinstance(entry, str):
-            entry = {"name": entry}
-            name_path = path
-        else:
-            if not self.keys(entry, path, METHOD_KEYS, "a method entry"):
-                return []
-            name_path = (*path, "name")
-        method = self.lookup("method", entry.get("name"), name_path)
+    def names(self, at: _At, key: str, kind: str, default: list[str]) -> list[str]:
+        """The backends (or dtypes) a benchmark names that exist; ``default`` if it names none."""
+        value = at.value.get(key)
+        if not isinstance(value, list):
+            return default
+        found = []
+        for j, name in enumerate(value):
+            if kind == "dtype":
+                ok = name in DTYPES  # the schema reported the others
+            else:
+                ok = self.lookup(at, kind, name, (*at.path, key, j)) is not None
+            found += [name] if ok else []
+        return found
+
+    def rules(self, levels: list[_At], tasks: list[Task], methods: list[Method]) -> Rules:
+        """The include and exclude rules of ``levels`` (the top of each file, or a benchmark)."""
+        rules = Rules()
+        for at in levels:
+            for kind in ("include", "exclude"):
+                entries = at.value.get(kind)
+                for i, entry in enumerate(entries if isinstance(entries, list) else []):
+                    rule = read_rule(
+                        entry,
+                        (*at.path, kind, i),
+                        self.registry,
+                        tasks,
+                        methods,
+                        lambda path, message, at=at: self.issue(at, path, message),
+                    )
+                    if rule is not None:
+                        getattr(rules, kind).append(rule)
+        return rules
+
+    def benchmark(
+        self, at: _At, seeds: list[int], repetitions: int, default_tiers: tuple[str, ...]
+    ) -> _Benchmark | None:
+        bench, path = at.value, at.path
+        if not isinstance(bench, dict):
+            return None
+        task = self.lookup(at, "task", bench.get("task"), (*path, "task"))
+        if task is None:
+            return None
+        problems = self.grid(at, "problem", "problem_zip", task.params, f"task {task.name!r}")
+        sizes = [
+            self.size(at, s, task.size_names, (*path, "sizes", j))
+            for j, s in enumerate(
+                bench.get("sizes") if isinstance(bench.get("sizes"), list) else []
+            )
+        ]
+        backends = self.names(at, "backends", "backend", sorted(self.registry.backends))
+        dtypes = self.names(at, "dtypes", "dtype", list(DEFAULT_DTYPES))
+        entries = bench.get("methods") if isinstance(bench.get("methods"), list) else []
+        methods = [
+            pair
+            for j, entry in enumerate(entries)
+            for pair in self.method_entry(_At(at.file, (*path, "methods", j), entry), task)
+        ]
+        seeds = self.seeds(bench.get("seed"), seeds)
+        repetitions = self.repetitions(bench.get("repetitions"), repetitions)
+        cases = []
+        for size, problem, seed, rep, (method, params), backend, dtype in itertools.product(
+            [s for s in sizes if s], problems, seeds, range(repetitions), methods, backends, dtypes
+        ):
+            if (
+                repetitions > 1
+                and "seed" not in params
+                and any(p.name == "seed" and p.type is int for p in method.params)
+            ):
+                params = {**params, "seed": rep}
+            cases.append(
+                Case(task.name, method.name, backend, dtype, size, problem, params, seed, rep)
+            )
+        used = {method.name: method for method, _ in methods}
+        return _Benchmark(
+            tiers=self.tiers(bench.get("tiers"), default_tiers),
+            task=task,
+            methods=used,
+            rules=self.rules([at], [task], list(used.values())),
+            cases=cases,
+        )
+
+    def method_entry(self, at: _At, task: Task) -> list[tuple[Method, dict[str, Any]]]:
+        entry = {"name": at.value} if isinstance(at.value, str) else at.value
+        if not isinstance(entry, dict):
+            return []
+        name_path = at.path if isinstance(at.value, str) else (*at.path, "name")
+        method = self.lookup(at, "method", entry.get("name"), name_path)
         if method is None:
             return []
         if method.family != task.family:
             self.issue(
+                at,
                 name_path,
                 f"method {method.name!r} is of family {method.family!r}, but task "
                 f"{task.name!r} takes methods of family {task.family!r}",
@@ -365,12 +417,14 @@ class _Validator:
             return []
         if method.tasks is not None and task.name not in method.tasks:
             self.issue(
+                at,
                 name_path,
                 f"method {method.name!r} runs on task(s) {', '.join(sorted(method.tasks))}, "
                 f"not on {task.name!r}",
             )
             return []
-        grid = self.grid(
-            entry.get("params"), method.params, (*path, "params"), f"method {method.name!r}"
-        )
-        return [(method.name, params) for params in grid]
+        at = _At(at.file, at.path, entry)
+        return [
+            (method, params)
+            for params in self.grid(at, "params", "zip", method.params, f"method {method.name!r}")
+        ]
