@@ -1,4 +1,4 @@
-"""``harness report``: the HTML report of a stored run."""
+"""``harness report``: the HTML report of stored runs, written to a folder or published."""
 
 from __future__ import annotations
 
@@ -12,29 +12,60 @@ from harness import db as results_db
 from harness import report as html_report
 from harness.cli.common import console, db_option, errors
 
+DEFAULT_OUT = Path("reports") / "latest"
+
 
 @click.command()
-@click.argument("run_id", type=int, required=False)
+@click.argument("run_ids", metavar="[RUN]...", type=int, nargs=-1)
 @db_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("reports") / "latest",
-    show_default=True,
-    help="Folder to write index.html into.",
+    default=None,
+    help=f"Folder to write the report into (index.html first).  [default: {DEFAULT_OUT}]",
 )
-def report(run_id: int | None, db_path: Path | None, out: Path) -> None:
-    """Write a self-contained HTML page of RUN_ID (default: the latest run)."""
+@click.option(
+    "--publish",
+    "publish_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Add the report to the collection in this folder, laid out for static hosting "
+    "(GitHub Pages), and rewrite its index of every published run.",
+)
+def report(
+    run_ids: tuple[int, ...], db_path: Path | None, out: Path | None, publish_dir: Path | None
+) -> None:
+    """Write the HTML report of the RUNs (default: the latest run): a static site that works
+    offline from file://.
+
+    The last RUN is the one the overview and the task pages show; given two or more, the
+    report compares the last two; given runs at several commits, it plots time per case
+    against commit. A folder with an asv site beside it (../asv) is linked to.
+    """
+    if out is not None and publish_dir is not None:
+        raise click.UsageError("give --out or --publish, not both")
     path = db_path or results_db.default_path()
     if not path.exists():
         errors.print(f"[bold red]error:[/] no results database at {escape(str(path))}")
         sys.exit(2)
     db = results_db.ResultsDB(path)
     try:
-        page = html_report.write(db, run_id if run_id is not None else db.latest_run(), out)
+        ids = list(run_ids) or [db.latest_run()]
+        if publish_dir is not None:
+            written = html_report.publish(db, ids, publish_dir)
+        else:
+            folder = out or DEFAULT_OUT
+            asv = folder.parent / "asv" / "index.html"
+            written = html_report.write(db, ids, folder, asv if asv.is_file() else None)
     except LookupError as exc:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(2)
     finally:
         db.close()
-    console.print(f"report written to {escape(str(page))}")
+    sizes = {p: p.stat().st_size for p in written}
+    largest = max(sizes, key=sizes.__getitem__)
+    console.print(
+        f"report written to {escape(str(written[0]))} ({len(written)} pages, "
+        f"{sum(sizes.values()) / 1024:.0f} KiB; largest {escape(largest.name)} "
+        f"{sizes[largest] / 1024:.0f} KiB)"
+    )

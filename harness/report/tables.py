@@ -1,0 +1,365 @@
+"""HTML tables: a sortable table of cells, and the report's tables built on it (a task's
+cases, the backends side by side, a run's failures, the measured roofline).
+
+A numeric cell carries its full-precision value in ``data-v``, so the page's script sorts it
+as a number whatever its shown format (an empty ``data-v``, a missing value, sorts last);
+text cells sort by their text.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness.compare import CaseComparison
+from harness.report.markup import attrs, esc, number, seconds, sort_key, words
+from harness.report.rows import SKIPPED, Row, problem_groups
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    numeric: bool = False
+    help: str | None = None
+    """Shown when the pointer rests on the header."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    value: float | None = None
+    """The number a numeric column sorts by."""
+    note: str = ""
+    """Smaller text after the main text (a spread, a message)."""
+    title: str | None = None
+    class_: str | None = None
+    href: str | None = None
+
+
+def table(columns: Sequence[Column], rows: Sequence[Sequence[Cell]], class_: str = "") -> str:
+    """A ``<table class="sortable">``: clicking a header sorts by that column."""
+    head = "".join(
+        f"<th{attrs(class_='num' if c.numeric else None, title=c.help)}>{esc(c.name)}</th>"
+        for c in columns
+    )
+    body = []
+    for row in rows:
+        cells = []
+        for column, cell in zip(columns, row, strict=True):
+            classes = " ".join(filter(None, ["num" if column.numeric else "", cell.class_ or ""]))
+            text = (
+                f'<a href="{esc(cell.href)}">{esc(cell.text)}</a>' if cell.href else esc(cell.text)
+            )
+            note = f" <small>{esc(cell.note)}</small>" if cell.note else ""
+            value = sort_key(cell.value) if column.numeric else None
+            cells.append(
+                f"<td{attrs(class_=classes or None, title=cell.title, data_v=value)}>"
+                f"{text}{note}</td>"
+            )
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return (
+        f'<div class="scroll"><table class="sortable {esc(class_)}"><thead><tr>{head}</tr>'
+        f"</thead><tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def _spread(low_high: tuple[float, float] | None, format: Any = number) -> str:
+    return f"[{format(low_high[0])} – {format(low_high[1])}]" if low_high else ""
+
+
+def case_table(rows: Sequence[Row], metrics: Sequence[str]) -> str:
+    """A task's rows: the case, its median time and interval, quality metrics (median and,
+    over repetitions, their min–max), achieved rate, share of the measured peak, status."""
+    columns = [
+        Column("method"),
+        Column("params", help="those that differ between this method's rows; all on hover"),
+        Column("problem", help="the task's parameters that differ between rows; all on hover"),
+        Column("backend"),
+        Column("dtype"),
+        Column("size", numeric=True, help="sorted by the number of elements"),
+        Column("reps", numeric=True, help="repetitions merged into this row"),
+        Column(
+            "median time",
+            numeric=True,
+            help="median over samples (over repetitions: of "
+            "their medians); in brackets the bootstrap 95% interval, or the repetitions' "
+            "min–max",
+        ),
+        *(Column(m.replace("_", " "), numeric=True) for m in metrics),
+        Column("GFLOP/s", numeric=True),
+        Column("% peak", numeric=True, help="achieved GFLOP/s over the measured GEMM rate"),
+        Column("status"),
+    ]
+    varying_problem = [
+        name
+        for name in dict.fromkeys(k for row in rows for k in row.problem)
+        if len({repr(row.problem.get(name)) for row in rows}) > 1
+    ]
+    body = []
+    for row in rows:
+        peak = row.peak_fraction
+        skipped = row.status in SKIPPED
+        body.append(
+            [
+                Cell(row.method),
+                Cell(
+                    words({k: row.params[k] for k in row.shown_params if k in row.params}),
+                    title=words(row.params) or None,
+                ),
+                Cell(
+                    words({k: row.problem[k] for k in varying_problem if k in row.problem}),
+                    title=words(row.problem) or None,
+                ),
+                Cell(row.backend),
+                Cell(row.dtype),
+                Cell(row.size_text, row.size_elements),
+                Cell(str(row.repetitions), row.repetitions),
+                Cell(
+                    seconds(row.median_s),
+                    row.median_s,
+                    note=_spread(row.interval, seconds),
+                    title=row.interval_kind if row.interval else None,
+                ),
+                *(
+                    Cell(number(row.metric(m)), row.metric(m), note=_spread(row.metric_range(m)))
+                    for m in metrics
+                ),
+                Cell(number(row.gflops, ".1f"), row.gflops),
+                Cell(number(peak and peak * 100, ".0f"), peak),
+                Cell(
+                    row.status_text,
+                    note="" if skipped else row.message,
+                    title=row.message if skipped else None,
+                    class_=row.status,
+                ),
+            ]
+        )
+    return table(columns, body, "cases")
+
+
+def backend_table(rows: Sequence[Row]) -> str:
+    """Every method measured on two or more backends at one size, dtype and problem: its
+    time on each, and how many times the fastest backend's that is."""
+    body = []
+    for title, group in problem_groups(rows).items():
+        same: dict[tuple[str, str], list[Row]] = {}
+        for row in group:
+            if row.median_s is not None:
+                same.setdefault((row.label, row.dtype), []).append(row)
+        for entries in same.values():
+            if len({r.backend for r in entries}) < 2:
+                continue
+            fastest = min(r.median_s for r in entries)
+            for row in entries:
+                ratio = row.median_s / fastest
+                body.append(
+                    [
+                        Cell(title),
+                        Cell(row.label),
+                        Cell(row.dtype),
+                        Cell(row.backend),
+                        Cell(
+                            seconds(row.median_s), row.median_s, note=_spread(row.interval, seconds)
+                        ),
+                        Cell(f"{ratio:.2f}×", ratio, class_="best" if ratio == 1 else None),
+                    ]
+                )
+    columns = [
+        Column("size and problem"),
+        Column("method"),
+        Column("dtype"),
+        Column("backend"),
+        Column("median time", numeric=True),
+        Column("× fastest", numeric=True, help="time over the fastest backend's time"),
+    ]
+    return table(columns, body, "backends")
+
+
+def failure_table(rows: Sequence[Row]) -> str:
+    """The rows that failed, with their messages."""
+    columns = [Column(n) for n in ("task", "method", "params", "backend", "dtype", "size")]
+    body = [
+        [
+            Cell(r.task),
+            Cell(r.method),
+            Cell(words(r.params)),
+            Cell(r.backend),
+            Cell(r.dtype),
+            Cell(r.size_text),
+            Cell(r.status_text, note=r.message, class_=r.status),
+        ]
+        for r in rows
+    ]
+    return table([*columns, Column("status")], body, "failures")
+
+
+def backends_table(backends: dict[str, dict[str, Any]], rows: Sequence[Row]) -> str:
+    """Every backend the run named: its library, device and BLAS (from the run's metadata,
+    for those that could run), how many of its rows ran, and why the others did not."""
+    columns = [
+        Column("backend"),
+        Column("library"),
+        Column("device"),
+        Column("BLAS"),
+        Column("rows", numeric=True),
+        Column("ok", numeric=True),
+        Column("did not run", numeric=True),
+        Column("why not"),
+    ]
+    body = []
+    for name in dict.fromkeys([*backends, *(r.backend for r in rows)]):
+        info = backends.get(name, {})
+        mine = [r for r in rows if r.backend == name]
+        skipped = [r for r in mine if r.status in SKIPPED]
+        blas = ", ".join(
+            f"{p.get('internal_api')} {p.get('version') or ''} {p.get('num_threads')} threads"
+            for p in info.get("blas", [])
+            if p.get("user_api") == "blas"
+        )
+        body.append(
+            [
+                Cell(name),
+                Cell(" ".join(str(info[k]) for k in ("library", "version") if info.get(k))),
+                Cell(str(info.get("gpu") or info.get("device") or "")),
+                Cell(blas),
+                Cell(str(len(mine)), len(mine)),
+                Cell(str(sum(r.status == "ok" for r in mine)), sum(r.status == "ok" for r in mine)),
+                Cell(str(len(skipped)), len(skipped)),
+                Cell("; ".join(dict.fromkeys(r.message for r in skipped if r.message))),
+            ]
+        )
+    return table(columns, body, "backends")
+
+
+def roofline_table(roofline: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """The machine's measured GEMM rate and memory bandwidth per backend and dtype."""
+    columns = [
+        Column("backend"),
+        Column("dtype"),
+        Column("GEMM GFLOP/s", numeric=True, help="best rate of square C = A B"),
+        Column("at n", numeric=True),
+        Column("copy GB/s", numeric=True),
+        Column("triad GB/s", numeric=True, help="a = b + s·c, counted as 3 words per element"),
+        Column("measured"),
+    ]
+    body = [
+        [
+            Cell(backend),
+            Cell(dtype),
+            Cell(number(m.get("gemm_gflops"), ".1f"), m.get("gemm_gflops")),
+            Cell(str(m.get("gemm_n", "-")), m.get("gemm_n")),
+            Cell(number(m.get("copy_gbs"), ".1f"), m.get("copy_gbs")),
+            Cell(number(m.get("triad_gbs"), ".1f"), m.get("triad_gbs")),
+            Cell(str(m.get("measured_at", ""))),
+        ]
+        for backend, dtypes in roofline.items()
+        for dtype, m in dtypes.items()
+    ]
+    return table(columns, body, "roofline")
+
+
+def history_table(rows_by_commit: dict[str, list[Row]]) -> str:
+    """Median time of each case (size, problem and series) at each commit, oldest first,
+    and the last commit's time over the first's."""
+    commits = list(rows_by_commit)
+    times: dict[tuple[str, str], dict[str, float]] = {}
+    for commit, rows in rows_by_commit.items():
+        per_case: dict[tuple[str, str], list[float]] = {}
+        for title, group in problem_groups(rows).items():
+            for row in group:
+                if row.median_s is not None:
+                    key = (title, f"{row.label} · {row.backend} · {row.dtype}")
+                    per_case.setdefault(key, []).append(row.median_s)
+        for key, values in per_case.items():
+            times.setdefault(key, {})[commit] = statistics.median(values)
+    columns = [
+        Column("size and problem"),
+        Column("case"),
+        *(Column(c, numeric=True) for c in commits),
+        Column("last / first", numeric=True, help="time at the newest commit over the oldest"),
+    ]
+    body = []
+    for (title, name), by_commit in times.items():
+        present = [by_commit[c] for c in commits if c in by_commit]
+        ratio = present[-1] / present[0] if len(present) > 1 else None
+        body.append(
+            [
+                Cell(title),
+                Cell(name),
+                *(Cell(seconds(by_commit.get(c)), by_commit.get(c)) for c in commits),
+                Cell(number(ratio, ".2f"), ratio),
+            ]
+        )
+    return table(columns, body, "history")
+
+
+def _median_cell(record: dict[str, Any] | None) -> Cell:
+    if record is None:
+        return Cell("-")
+    if record["status"] != "ok" or record["median_s"] is None:
+        return Cell(record["status"], class_=record["status"])
+    return Cell(seconds(record["median_s"]), record["median_s"])
+
+
+def comparison_table(rows: Sequence[CaseComparison]) -> str:
+    """Every case of two compared runs (``harness.compare``): its verdict, the time ratio
+    new/base with its bootstrap interval and the Mann–Whitney p-value, both medians, and the
+    quality metrics that changed beyond the tolerance."""
+    columns = [
+        Column("task"),
+        Column("method"),
+        Column("params", help="every parameter of the method, defaults included"),
+        Column("problem"),
+        Column("backend"),
+        Column("dtype"),
+        Column("size", numeric=True),
+        Column("verdict"),
+        Column(
+            "new / base",
+            numeric=True,
+            help="ratio of median times; in brackets the bootstrap interval",
+        ),
+        Column("p", numeric=True, help="two-sided Mann–Whitney U test on the raw samples"),
+        Column("base", numeric=True),
+        Column("new", numeric=True),
+        Column("metrics changed", help="beyond the tolerance; red: worse"),
+    ]
+    body = []
+    for row in rows:
+        identity = row.identity
+        size = 1
+        for dim in identity["sizes"].values():
+            size *= dim
+        changes = "; ".join(
+            f"{c.name} {number(c.base)} → {number(c.new)}{' (worse)' if c.worse else ''}"
+            for c in row.metric_changes
+        )
+        verdict = row.verdict + (" · less accurate" if row.accuracy_regressed else "")
+        body.append(
+            [
+                Cell(identity["task"]),
+                Cell(identity["method"]),
+                Cell(words(identity["params"])),
+                Cell(words(identity["problem"])),
+                Cell(identity["backend"]),
+                Cell(identity["dtype"]),
+                Cell("×".join(map(str, identity["sizes"].values())), size),
+                Cell(
+                    verdict,
+                    note=row.note or "",
+                    class_="regressed" if row.regressed else row.verdict.replace(" ", "-"),
+                ),
+                Cell(
+                    f"{row.ratio:.3f}" if row.ratio is not None else "-",
+                    row.ratio,
+                    note=_spread(row.interval, lambda v: f"{v:.3f}"),
+                ),
+                Cell(number(row.p_value, ".2g"), row.p_value),
+                _median_cell(row.base),
+                _median_cell(row.new),
+                Cell(changes, class_="regressed" if row.accuracy_regressed else None),
+            ]
+        )
+    return table(columns, body, "comparison")
