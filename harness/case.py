@@ -53,6 +53,9 @@ class RunOptions:
     """BLAS/OpenMP threads (threadpoolctl) while a case runs; ``None`` leaves the default."""
     roofline: bool = True
     """Measure (or read the cached) GEMM rate and memory bandwidth for the run's backends."""
+    concurrent_timing: bool = False
+    """Distributed runs: let Dask workers that share a machine time cases at the same time
+    (more throughput; their timings then disturb each other)."""
 
 
 @dataclass
@@ -82,6 +85,9 @@ class CaseResult:
     """The BLAS/OpenMP thread pools in force while the case ran (threadpoolctl)."""
     peak_fraction: float | None = None
     """Achieved GFLOP/s over the machine's measured GEMM rate for this backend and dtype."""
+    machine: dict[str, Any] = field(default_factory=dict)
+    """The machine that ran the case: host, fingerprint, backend stack and its roofline
+    (``harness.executors.MachineRecorder``); on a Dask cluster, the worker's address too."""
 
     @property
     def median_s(self) -> float | None:
@@ -103,6 +109,7 @@ class CaseResult:
             "problem": c.problem,
             "params": self.params or c.params,
             "seed": c.seed,
+            "repetition": c.repetition,
             "status": self.status,
             "message": self.message,
             "number": self.number,
@@ -118,4 +125,5 @@ class CaseResult:
             "threads": self.threads,
             "metrics": self.metrics,
             "curve": self.curve,
+            "machine": self.machine,
         }

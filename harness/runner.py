@@ -1,76 +1,122 @@
 """Running a suite: each case from problem to stored result.
 
-For one case the runner (in this process) checks that the backend can run here and that the
-method supports it in that dtype, recording why not as ``unavailable`` or ``unsupported``;
-generates the problem once in numpy float64 from the seed (shared by consecutive cases on the
-same problem); and hands the case to a fresh worker process (``harness.isolation``, the
-default) or runs it inline (``harness.execute``). Each result is stored in the results
-database as it finishes, with the fraction of the machine's measured GEMM rate it reached.
+The runner hands the cases to an executor (``harness.executors``: this machine, the default;
+``harness.dask_executor``: the workers of a Dask cluster). Where a case runs, ``run_case``
+checks that the backend can run there and that the method supports it in that dtype,
+recording why not as ``unavailable`` or ``unsupported``; generates the problem once in numpy
+float64 from the seed (shared by consecutive cases on the same problem); and runs the case in
+a fresh worker process (``harness.isolation``, the default) or inline (``harness.execute``).
+Each result comes back stamped with its machine and the fraction of that machine's measured
+GEMM rate it reached, and is stored in the results database (by this process alone) as it
+finishes.
+
+A run is opened with its planned cases and options (``start_run``), then its cases run from
+that stored plan (``run_cases``), skipping those already stored: the same path runs a new
+run and resumes an interrupted one (``resume_run``), so a resume neither repeats nor
+duplicates a finished case.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from types import ModuleType
-from typing import Any
-
-import numpy as np
+from pathlib import Path
+from typing import Any, Literal
 
 from harness import metadata, roofline
-from harness.backend import probe
 from harness.case import Case, CaseResult, RunOptions
-from harness.db import ResultsDB
-from harness.discovery import describe_exception
-from harness.execute import execute
-from harness.isolation import run_in_worker, start_workers
+from harness.db import ResultsDB, ResumeError, case_key, now
+from harness.executors import Executor, LocalExecutor, ProblemCache, run_case
 from harness.params import bind
 from harness.registry import Registry
 from harness.suite import Suite
-from harness.task import Problem
+from harness.timing import TimingOptions
+
+__all__ = ["ProblemCache", "resume_run", "run_case", "run_cases", "run_suite", "start_run"]
 
 
-class ProblemCache:
-    """Holds the last generated problem, so consecutive cases on it generate it once."""
-
-    def __init__(self, registry: Registry):
-        self.registry = registry
-        self.key: tuple[Any, ...] | None = None
-        self.problem: Problem | None = None
-
-    def get(self, case: Case) -> Problem:
-        if case.problem_key() != self.key:
-            task = self.registry.task(case.task)
-            structure = bind(task.params, case.problem)
-            self.problem = task.generate(case.sizes, np.random.default_rng(case.seed), **structure)
-            self.key = case.problem_key()
-        assert self.problem is not None
-        return self.problem
+def _metadata(registry: Registry, cases: list[Case], options: RunOptions) -> dict[str, Any]:
+    """The run's metadata, with the roofline of every (backend, dtype) it uses."""
+    meta = metadata.collect(registry, sorted({c.backend for c in cases}))
+    if options.roofline:
+        pairs = sorted({(c.backend, c.dtype) for c in cases})
+        meta["roofline"] = roofline.for_run(registry, pairs, meta, threads=options.threads)
+    return meta
 
 
-def run_case(
-    case: Case, registry: Registry, problems: ProblemCache, options: RunOptions
-) -> CaseResult:
-    """Run one case as ``options`` say; never raises for what a plugin does."""
-    backend = registry.backend(case.backend)
-    availability = probe(backend)
-    if not availability.available:
-        return CaseResult(case, "unavailable", availability.reason)
-    method = registry.method(case.method)
-    params = bind(method.params, case.params)
-    reason = method.unsupported_reason(backend.name, case.dtype)
-    if reason is None and case.dtype not in backend.dtypes:
-        reason = f"{backend.name} has no {case.dtype}"
-    if reason is not None:
-        return CaseResult(case, "unsupported", reason, params)
-    try:
-        problem = problems.get(case)
-    except Exception as exc:  # the task plugin's failure: this case's result
-        return CaseResult(
-            case, "error", f"problem generation failed: {describe_exception(exc)}", params
-        )
-    if options.isolation == "inline":
-        return execute(case, params, problem, registry, options)
-    return run_in_worker(case, params, problem, registry, options)
+def start_run(suite: Suite, registry: Registry, db: ResultsDB) -> int:
+    """Open a run of a validated suite, storing its metadata (with the suite's tier),
+    options and planned cases."""
+    return db.start_run(
+        suite.name,
+        suite.path,
+        suite.text,
+        {**_metadata(registry, suite.cases, suite.options), "tier": suite.tier},
+        plan=[dataclasses.asdict(c) for c in suite.cases],
+        options=dataclasses.asdict(suite.options),
+    )
+
+
+def resume_run(run_id: int, registry: Registry, db: ResultsDB) -> dict[str, Any]:
+    """Make this process the one running the interrupted run ``run_id`` and return the run;
+    raise ``ResumeError`` when it cannot go on here (finished, still running, run on
+    another machine, stored without a plan, or naming what this installation lacks).
+
+    The run goes on from its stored plan and options, not from the suite file, which may
+    have changed since; each resume is noted, with the git state, in the run's metadata."""
+    run = db.run(run_id)
+    stored = db.case_keys(run_id)
+    problems = []
+    for case in _planned(run):
+        if _key(case) in stored:
+            continue
+        try:
+            bind(registry.task(case.task).params, case.problem)
+            bind(registry.method(case.method).params, case.params)
+            registry.backend(case.backend)
+        except (LookupError, ValueError) as exc:
+            problems.append(f"{case.method} on {case.task}: {exc}")
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        raise ResumeError(f"run {run_id} cannot go on here: " + "; ".join(unique))
+    here = metadata.git_state(Path(metadata.__file__).resolve().parent)
+    return db.claim_run(run_id, {"at": now(), "project": here})
+
+
+def _key(case: Case) -> str:
+    return case_key(dataclasses.asdict(case))
+
+
+def _planned(run: dict[str, Any]) -> list[Case]:
+    return [Case(**case) for case in run["plan"] or []]
+
+
+def _run_options(stored: dict[str, Any]) -> RunOptions:
+    return RunOptions(**{**stored, "timing": TimingOptions(**stored["timing"])})
+
+
+def run_cases(
+    run_id: int,
+    registry: Registry,
+    db: ResultsDB,
+    on_start: Callable[[Case], None] = lambda case: None,
+    on_result: Callable[[CaseResult], None] = lambda result: None,
+    isolation: Literal["process", "inline"] | None = None,
+    executor: Executor | None = None,
+) -> None:
+    """Run the planned cases of ``run_id`` not stored yet on ``executor`` (default: this
+    machine, in plan order), storing each as it finishes, in the order they finish, then mark
+    the run finished. ``isolation`` overrides the run's option."""
+    run = db.run(run_id)
+    options = _run_options(run["options"])
+    if isolation is not None:
+        options = dataclasses.replace(options, isolation=isolation)
+    stored = db.case_keys(run_id)
+    todo = [case for case in _planned(run) if _key(case) not in stored]
+    for result in (executor or LocalExecutor()).run(todo, registry, options, on_start):
+        db.add_case(run_id, result.record(), _key(result.case))
+        on_result(result)
+    db.finish_run(run_id)
 
 
 def run_suite(
@@ -78,27 +124,10 @@ def run_suite(
     registry: Registry,
     db: ResultsDB,
     on_result: Callable[[CaseResult], None] = lambda result: None,
+    executor: Executor | None = None,
 ) -> int:
-    """Run every case of a validated suite, storing each as it finishes; return the run id."""
-    options = suite.options
-    backends = sorted({c.backend for c in suite.cases})
-    meta = metadata.collect(registry, backends)
-    if options.roofline:
-        pairs = sorted({(c.backend, c.dtype) for c in suite.cases})
-        meta["roofline"] = roofline.for_run(registry, pairs, meta, threads=options.threads)
-    if options.isolation == "process":
-        used = [registry.backend(b) for b in backends]
-        libraries = sorted({b.library for b in used if probe(b).available})
-        plugins = [r.module.__name__ for r in registry.plugins if isinstance(r.module, ModuleType)]
-        start_workers(libraries + plugins)
-    run_id = db.start_run(suite.name, suite.path, suite.text, meta)
-    problems = ProblemCache(registry)
-    for case in suite.cases:
-        result = run_case(case, registry, problems, options)
-        peak = meta.get("roofline", {}).get(case.backend, {}).get(case.dtype, {})
-        if result.gflops and peak.get("gemm_gflops"):
-            result.peak_fraction = result.gflops / peak["gemm_gflops"]
-        db.add_case(run_id, result.record())
-        on_result(result)
-    db.finish_run(run_id)
+    """Run every case of a validated suite on ``executor`` (default: this machine), storing
+    each as it finishes; return the run id."""
+    run_id = start_run(suite, registry, db)
+    run_cases(run_id, registry, db, on_result=on_result, executor=executor)
     return run_id

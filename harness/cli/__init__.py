@@ -11,10 +11,13 @@ import click
 
 from harness import __version__
 from harness.asv import asv
+from harness.cli.compare import compare
 from harness.cli.plugins import plugins
 from harness.cli.report import report
+from harness.cli.results import export, merge, runs, show
 from harness.cli.roofline import roofline
 from harness.cli.run import run
+from harness.cli.validate import validate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,5 +32,5 @@ def main() -> None:
     """
 
 
-for command in (plugins, run, report, roofline, asv):
+for command in (plugins, validate, run, runs, show, export, merge, compare, report, roofline, asv):
     main.add_command(command)

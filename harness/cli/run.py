@@ -1,8 +1,10 @@
-"""``harness run``: run a suite with a progress bar, store it, print its results."""
+"""``harness run``: run a suite (or resume a run) with a progress bar, store every case as it
+finishes, print its results and a summary; the exit status says whether cases failed."""
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import sys
 from pathlib import Path
@@ -10,115 +12,236 @@ from pathlib import Path
 import click
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from harness import db as results_db
 from harness import results_table
+from harness.case import STATUSES, Case, CaseResult
 from harness.cli.common import FAILED, STATUS_STYLE, console, db_option, errors
+from harness.cli.results import (
+    counts_line,
+    describe,
+    fail,
+    open_db,
+    print_cases,
+    print_summary,
+    summary,
+)
+from harness.cli.validate import print_dry_run, tier_option
+from harness.db import ResumeError
+from harness.executors import make_executor, parse_cluster
 from harness.registry import Registry, UnknownNameError
-from harness.runner import CaseResult, run_suite
+from harness.runner import resume_run, run_cases, start_run
 from harness.suite import SuiteError, load
 
 DEFAULT_SUITE = "smoke"
 
 
-def _results_table(title: str, results: list[CaseResult]) -> Table:
-    """The cases that ran, one row each, with the task's metrics as columns; the parameters
-    shown are those the suite set (the database keeps them all, defaults included)."""
-    records = [r.record() for r in results]
-    metrics = results_table.metric_names(records)
-    table = Table(title=escape(title))
-    for column in results_table.headers(metrics):
-        table.add_column(
-            column,
-            no_wrap=column != "status",
-            min_width=6 if column == "status" else None,
-            justify="left" if column in results_table.TEXT_COLUMNS else "right",
-        )
-    for result, record in zip(results, records, strict=True):
-        status = f"[{STATUS_STYLE[record['status']]}]{results_table.status(record)}[/]"
-        if record["message"]:
-            status += f" [dim]{escape(record['message'])}[/]"
-        cells = results_table.cells(record, metrics, params=result.case.params)
-        table.add_row(*map(escape, cells), status)
-    return table
+def _fail_on(ctx: click.Context, param: click.Parameter, value: str) -> frozenset[str]:
+    """The statuses named by ``--fail-on`` (comma-separated), each checked."""
+    known = (*STATUSES, "unstable")
+    names = frozenset(v.strip() for v in value.split(",") if v.strip())
+    for name in sorted(names - set(known)):
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise click.BadParameter(f"unknown status {name!r}{hint} (known: {', '.join(known)})")
+    return names
 
 
-def _print_results(results: list[CaseResult]) -> None:
-    """A table per task and problem for the cases that ran, then why the others did not."""
-    ran = [r for r in results if r.status in ("ok", *FAILED)]
-    groups: dict[str, list[CaseResult]] = {}
-    for r in ran:
-        problem = " ".join(f"{k}={v}" for k, v in r.case.problem.items())
-        groups.setdefault(f"{r.case.task} {problem}".strip(), []).append(r)
-    for title, group in groups.items():
-        console.print(_results_table(title, group))
-    reasons: dict[tuple[str, str], int] = {}
-    for r in results:
-        if r.status in ("unavailable", "unsupported"):
-            key = (r.status, f"{r.case.backend}: {r.message}")
-            reasons[key] = reasons.get(key, 0) + 1
-    for (status, reason), count in reasons.items():
-        console.print(f"[{STATUS_STYLE[status]}]{status}[/] {count} cases - {escape(reason)}")
+def _cluster(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--cluster local:N``, checked before anything runs."""
+    if value is not None:
+        try:
+            parse_cluster(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
+def _failed(record: dict, fail_on: frozenset[str]) -> bool:
+    return record["status"] in fail_on or bool("unstable" in fail_on and record["unstable"])
 
 
 @click.command()
-@click.argument("suite", default=DEFAULT_SUITE)
+@click.argument("suite", required=False)
 @db_option
-@click.option("--json", "as_json", is_flag=True, help="Print the stored cases as JSON.")
+@click.option(
+    "--resume",
+    "resume_id",
+    type=int,
+    metavar="RUN",
+    help="Go on with interrupted run RUN from its stored plan: the cases not stored yet.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run's cases and summary as JSON.")
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="No progress bar or tables: failures as they happen, then the summary line.",
+)
+@click.option(
+    "--fail-on",
+    default=",".join(FAILED),
+    show_default=True,
+    callback=_fail_on,
+    help="Statuses that make the exit status 1, comma-separated ('unstable' too).",
+)
+@click.option("--no-fail", is_flag=True, help="Exit status 0 whatever became of the cases.")
 @click.option(
     "--inline", is_flag=True, help="Run every case in this process (for debugging; no timeouts)."
 )
-def run(suite: str, db_path: Path | None, as_json: bool, inline: bool) -> None:
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run the cases on the Dask cluster at ADDRESS, e.g. tcp://HOST:8786 "
+    "(docs/distributed.md).",
+)
+@click.option(
+    "--cluster",
+    metavar="local:N",
+    callback=_cluster,
+    help="Run the cases on a Dask cluster of N worker processes started on this machine.",
+)
+@tier_option
+@click.option(
+    "--dry-run", is_flag=True, help="Print the expanded cases and their count; run nothing."
+)
+def run(
+    suite: str | None,
+    db_path: Path | None,
+    resume_id: int | None,
+    as_json: bool,
+    quiet: bool,
+    fail_on: frozenset[str],
+    no_fail: bool,
+    inline: bool,
+    scheduler: str | None,
+    cluster: str | None,
+    tier: str | None,
+    dry_run: bool,
+) -> None:
     """Run SUITE (a YAML file, or the name of a shipped suite; default: smoke).
 
     Expands tasks x sizes x methods x backends x dtypes, times every case (each in a fresh
     worker process unless the suite or --inline says otherwise), stores each in the results
-    database as it finishes, and prints a table. Exit status: 0 when no case failed, 1 when a
-    case raised, timed out, crashed or gave non-finite output, 2 when the suite is invalid.
+    database as it finishes, and prints a table per task and a summary. A run that was
+    killed goes on with --resume RUN (see `harness runs`), from the cases it planned.
+    --scheduler or --cluster spreads the cases over the workers of a Dask cluster.
+
+    Exit status: 0 when no case failed; 1 when a case ended with a --fail-on status (by
+    default: raised, timed out or crashed); 2 when the suite is invalid or the run cannot
+    be resumed; 130 when interrupted (Ctrl-C: resume it later).
     """
     registry = Registry.load()
+    if sum(map(bool, (inline, scheduler, cluster))) > 1:
+        fail("--inline, --scheduler and --cluster exclude each other: give one")
+    if resume_id is None:
+        suite = suite or DEFAULT_SUITE
+        try:
+            loaded = load(suite, registry, tier=tier)
+        except (SuiteError, UnknownNameError) as exc:
+            errors.print(f"[bold red]error:[/] suite {suite!r} cannot run:", highlight=False)
+            errors.print(str(exc), highlight=False, markup=False, soft_wrap=True)
+            sys.exit(2)
+        if dry_run:
+            print_dry_run(loaded, as_json)
+            sys.exit(0)
+        if inline:
+            loaded.options = dataclasses.replace(loaded.options, isolation="inline")
+        db = results_db.ResultsDB(db_path or results_db.default_path())
+        run_id = start_run(loaded, registry, db)
+    else:
+        if suite is not None or tier is not None or dry_run:
+            fail(
+                f"--resume {resume_id} goes on with the run's stored plan: "
+                "give no SUITE, --tier or --dry-run"
+            )
+        db = open_db(db_path)
+        try:
+            claimed = resume_run(resume_id, registry, db)
+        except (ResumeError, LookupError) as exc:
+            fail(str(exc))
+        run_id = resume_id
+        _warn_if_another_commit(claimed["metadata"])
+    planned = db.run(run_id)["planned"]
+    stored = len(db.case_keys(run_id))
     try:
-        loaded = load(suite, registry)
-    except (SuiteError, UnknownNameError) as exc:
-        errors.print(f"[bold red]error:[/] suite {suite!r} cannot run:", highlight=False)
-        errors.print(str(exc), highlight=False, markup=False, soft_wrap=True)
-        sys.exit(2)
-    if inline:
-        loaded.options = dataclasses.replace(loaded.options, isolation="inline")
-    db = results_db.ResultsDB(db_path or results_db.default_path())
-    results: list[CaseResult] = []
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=errors,
-        transient=True,
-        disable=as_json,
-    ) as progress:
-        bar = progress.add_task(f"running {loaded.name}", total=len(loaded.cases))
+        executor = make_executor(registry, scheduler, cluster)
+    except (ValueError, RuntimeError, OSError) as exc:
+        fail(f"cannot run the cases there: {exc}")
+    with (
+        executor,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("[dim]{task.fields[case]}"),
+            console=errors,
+            transient=True,
+            disable=as_json or quiet,
+        ) as progress,
+    ):
+        name = escape(db.run(run_id)["suite"])
+        bar = progress.add_task(f"run {run_id} {name}", total=planned, completed=stored, case="")
+
+        def on_start(case: Case) -> None:
+            progress.update(bar, case=escape(describe(dataclasses.asdict(case), case.params)))
 
         def on_result(result: CaseResult) -> None:
-            results.append(result)
             progress.advance(bar)
-            if result.status in FAILED:
+            record = result.record()
+            if _failed(record, fail_on) or result.status in FAILED:
                 progress.console.print(
-                    f"[red]{result.status}[/] {escape(result.case.method)} on "
-                    f"{escape(result.case.backend)}: {escape(result.message or '')}"
+                    f"[{STATUS_STYLE[result.status]}]{results_table.status(record)}[/] "
+                    f"{escape(describe(record, result.case.params))}: "
+                    f"{escape(result.message or '')}",
+                    highlight=False,
+                    soft_wrap=True,
                 )
 
-        run_id = run_suite(loaded, registry, db, on_result)
+        try:
+            run_cases(
+                run_id,
+                registry,
+                db,
+                on_start,
+                on_result,
+                isolation="inline" if inline else None,
+                executor=executor,
+            )
+        except KeyboardInterrupt:
+            progress.stop()
+            errors.print(
+                f"[bold red]interrupted:[/] {len(db.case_keys(run_id))} of {planned} cases of "
+                f"run {run_id} stored; go on with: harness run --resume {run_id}"
+                + (f" --db {escape(str(db.path))}" if db_path else ""),
+                highlight=False,
+                soft_wrap=True,
+            )
+            sys.exit(130)
+    records = db.cases(run_id)
+    facts = summary(records, planned)
+    status = 0 if no_fail or not any(_failed(r, fail_on) for r in records) else 1
     if as_json:
-        click.echo(
-            json.dumps({"run_id": run_id, "db": str(db.path), "cases": db.cases(run_id)}, indent=2)
-        )
+        out = {"run_id": run_id, "db": str(db.path), "cases": records, "summary": facts}
+        click.echo(json.dumps({**out, "exit_status": status}, indent=2))
     else:
-        _print_results(results)
-        counts = {s: sum(r.status == s for r in results) for s in STATUS_STYLE}
-        console.print(
-            f"run {run_id} stored in {db.path}: "
-            + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-        )
+        if not quiet:
+            print_cases(records)
+            print_summary(facts)
+        console.print(counts_line(run_id, db.path, facts), highlight=False)
     db.close()
-    sys.exit(1 if any(r.status in FAILED for r in results) else 0)
+    sys.exit(status)
+
+
+def _warn_if_another_commit(metadata: dict) -> None:
+    """Say so when a run is resumed at a git commit other than the one it started at."""
+    started = metadata.get("project", {})
+    now = metadata["resumes"][-1]["project"]
+    if (started.get("commit"), started.get("dirty")) != (now["commit"], now["dirty"]):
+        errors.print(
+            f"[yellow]warning:[/] the run started at commit {started.get('commit')}"
+            f"{' (dirty)' if started.get('dirty') else ''} and goes on at {now['commit']}"
+            f"{' (dirty)' if now['dirty'] else ''}: its cases may not be comparable",
+            highlight=False,
+        )
