@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[dev,torch,workloads,references]"
+	$(BIN)/python -m pip install --quiet -e ".[all]"
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv with the harness, torch and the test tools
