@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from harness.timing import TimingOptions
@@ -14,6 +16,19 @@ STATUSES = ("ok", "error", "timeout", "crashed", "unavailable", "unsupported")
 timeout: killed at the per-case time limit; crashed: the worker died (signal, exit, memory
 limit); unavailable: the backend cannot run here; unsupported: the method does not run on
 that backend or dtype."""
+
+
+KEY_FIELDS = ("task", "method", "backend", "dtype", "sizes", "problem", "params", "seed")
+"""What makes a case itself, with its ``repetition``."""
+
+
+def case_key(case: Mapping[str, Any]) -> str:
+    """The canonical JSON of a case (a ``Case`` as a dict, or a stored record):
+    ``KEY_FIELDS`` and ``repetition`` (0 when absent), keys sorted, so that equal cases give
+    equal text however their dicts were ordered or whether a parameter came as a tuple or a
+    list. ``params`` are those the suite set."""
+    fields = {f: case[f] for f in KEY_FIELDS} | {"repetition": case.get("repetition", 0)}
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
 
 
 @dataclass(frozen=True)
@@ -32,6 +47,10 @@ class Case:
     repetition: int = 0
     """Which of the suite's ``repetitions`` this is (0, 1, ...); a method with a ``seed``
     parameter the suite leaves unset takes it as its seed, so repetitions are independent draws."""
+
+    def key(self) -> str:
+        """``case_key`` of this case: equal for equal cases, unique within a run."""
+        return case_key(asdict(self))
 
     def problem_key(self) -> tuple[Any, ...]:
         """Cases with equal keys share one generated problem."""

@@ -215,12 +215,14 @@ class Comparison:
 
     @property
     def exit_code(self) -> int:
-        """0: nothing regressed; 1: something regressed; 2: too unstable to say, or the runs
-        are not comparable (different machines, no normalisation)."""
-        if not self.comparable and self.normalize is None:
-            return 2
+        """0: nothing regressed; 1: something regressed (a regression wins, even between
+        runs on different machines: a new failure or a worse metric needs no timing); 2: too
+        unstable to say, or the runs are not comparable (different machines, no
+        normalisation)."""
         if any(row.regressed for row in self.rows):
             return 1
+        if not self.comparable and self.normalize is None:
+            return 2
         if any(row.verdict in UNDECIDED for row in self.rows):
             return 2
         return 0

@@ -35,6 +35,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.case import KEY_FIELDS, case_key
+
 DEFAULT_PATH = Path("results") / "harness.sqlite"
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 60.0
@@ -107,8 +109,6 @@ JSON_COLUMNS = {
         "machine",
     ),
 }
-KEY_FIELDS = ("task", "method", "backend", "dtype", "sizes", "problem", "params", "seed")
-"""The fields of a case that, with its repetition, make its ``case_key``."""
 
 
 def default_path() -> Path:
@@ -132,14 +132,6 @@ def _json(value: Any) -> str:
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def case_key(case: Mapping[str, Any]) -> str:
-    """The canonical JSON of a case: ``KEY_FIELDS`` and ``repetition`` (0 when absent), keys
-    sorted, so that equal cases give equal text however their dicts were ordered or
-    whether a parameter came as a tuple or a list. ``params`` are those the suite set."""
-    fields = {f: case[f] for f in KEY_FIELDS} | {"repetition": case.get("repetition", 0)}
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _decode(table: str, row: sqlite3.Row) -> dict[str, Any]:
@@ -259,12 +251,23 @@ class ResultsDB:
         self.conn = sqlite3.connect(":memory:", isolation_level=None)
         try:
             source.backup(self.conn)
+        except sqlite3.DatabaseError as exc:
+            raise RuntimeError(f"{self.path} is not a harness results database ({exc})") from None
         finally:
             source.close()
         self._prepare()
         return self
 
     def _prepare(self) -> None:
+        """Row access, WAL, and the schema brought up to this version; a file that is not an
+        SQLite database raises ``RuntimeError`` naming it."""
+        try:
+            self._upgrade()
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise RuntimeError(f"{self.path} is not a harness results database ({exc})") from None
+
+    def _upgrade(self) -> None:
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode=WAL")
         if self._version() == SCHEMA_VERSION:
@@ -361,6 +364,17 @@ class ResultsDB:
                 (os.getpid(), _json(metadata), run_id),
             )
         return {**run, "metadata": metadata, "pid": os.getpid()}
+
+    def note_executor(self, run_id: int, description: dict[str, Any]) -> None:
+        """Append where this start (or resume) of ``run_id`` runs its cases (the executor's
+        ``describe()``: local, or the Dask cluster and its workers) to the metadata's
+        ``executors``."""
+        with self.transaction():
+            metadata = self.run(run_id)["metadata"]
+            metadata["executors"] = [*metadata.get("executors", []), description]
+            self.conn.execute(
+                "UPDATE runs SET metadata = ? WHERE id = ?", (_json(metadata), run_id)
+            )
 
     def finish_run(self, run_id: int) -> None:
         with self.transaction():

@@ -63,11 +63,11 @@ def run_case(
 ) -> CaseResult:
     """Run one case as ``options`` say; never raises for what a plugin does."""
     backend = registry.backend(case.backend)
+    method = registry.method(case.method)
+    params = bind(method.params, case.params)  # stored complete, whatever became of the case
     availability = probe(backend)
     if not availability.available:
-        return CaseResult(case, "unavailable", availability.reason)
-    method = registry.method(case.method)
-    params = bind(method.params, case.params)
+        return CaseResult(case, "unavailable", availability.reason, params)
     reason = method.unsupported_reason(backend.name, case.dtype)
     if reason is None and case.dtype not in backend.dtypes:
         reason = f"{backend.name} has no {case.dtype}"

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from harness import metadata, roofline
 from harness.case import Case, CaseResult, RunOptions
-from harness.db import ResultsDB, ResumeError, case_key, now
+from harness.db import ResultsDB, ResumeError, now
 from harness.executors import Executor, LocalExecutor, ProblemCache, run_case
 from harness.params import bind
 from harness.registry import Registry
@@ -68,7 +68,7 @@ def resume_run(run_id: int, registry: Registry, db: ResultsDB) -> dict[str, Any]
     stored = db.case_keys(run_id)
     problems = []
     for case in _planned(run):
-        if _key(case) in stored:
+        if case.key() in stored:
             continue
         try:
             bind(registry.task(case.task).params, case.problem)
@@ -81,10 +81,6 @@ def resume_run(run_id: int, registry: Registry, db: ResultsDB) -> dict[str, Any]
         raise ResumeError(f"run {run_id} cannot go on here: " + "; ".join(unique))
     here = metadata.git_state(Path(metadata.__file__).resolve().parent)
     return db.claim_run(run_id, {"at": now(), "project": here})
-
-
-def _key(case: Case) -> str:
-    return case_key(dataclasses.asdict(case))
 
 
 def _planned(run: dict[str, Any]) -> list[Case]:
@@ -112,9 +108,9 @@ def run_cases(
     if isolation is not None:
         options = dataclasses.replace(options, isolation=isolation)
     stored = db.case_keys(run_id)
-    todo = [case for case in _planned(run) if _key(case) not in stored]
+    todo = [case for case in _planned(run) if case.key() not in stored]
     for result in (executor or LocalExecutor()).run(todo, registry, options, on_start):
-        db.add_case(run_id, result.record(), _key(result.case))
+        db.add_case(run_id, result.record(), result.case.key())
         on_result(result)
     db.finish_run(run_id)
 

@@ -171,12 +171,12 @@ class _Validator:
             tier=self.tier,
         )
         selected = [b for b in benchmarks if self.tier is None or self.tier in b.tiers]
+        unique: dict[str, Case] = {}  # a case two benchmarks (e.g. of two tiers) share runs once
         for b in selected:
-            suite.cases += [
-                case
-                for case in b.cases
-                if keeps([suite_rules, b.rules], case, b.methods[case.method], b.task)
-            ]
+            for case in b.cases:
+                if keeps([suite_rules, b.rules], case, b.methods[case.method], b.task):
+                    unique.setdefault(case.key(), case)
+        suite.cases = list(unique.values())
         if self.issues:
             raise SuiteError(self.issues.all())
         if not suite.cases:

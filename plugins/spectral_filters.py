@@ -362,6 +362,7 @@ def chebyshev(
     c = chebyshev_coefficients(g, lambda_max, degree)
     if damping == "jackson":
         c = c * jackson_damping(degree)
+    c = [float(cj) for cj in c]  # Python floats: numpy scalars would promote float32 X
     scale = 2.0 / lambda_max
     T_previous = X
     T = scale * (L @ X) - X

@@ -232,6 +232,14 @@ def test_another_machine_is_not_comparable_unless_normalised_by_the_roofline(db)
     assert row.verdict == "not comparable" and "new run has no measured GEMM rate" in row.note
 
 
+def test_a_new_failure_on_another_machine_is_a_regression(db):
+    base = store(db, [record(tight(2e-3))])
+    new = store(db, [record([], status="error")], cpu="Other CPU 9000")
+    comparison = compare_runs(db, base, new)
+    assert not comparison.comparable
+    assert verdicts(comparison) == ["failing"] and comparison.exit_code == 1
+
+
 def test_a_different_library_version_is_not_comparable(db):
     base = store(db, [record(tight(1e-3))])
     backends = {"numpy": {**MACHINE["backends"]["numpy"], "version": "2.2.0"}}

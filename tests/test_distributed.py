@@ -202,5 +202,8 @@ def test_harness_run_on_a_local_cluster_stores_every_case_with_its_machine(tmp_p
     cases = json.loads(done.stdout)["cases"]
     assert [c["status"] for c in cases] == ["ok", "ok"]
     assert all(c["machine"]["worker"] and c["machine"]["fingerprint"] for c in cases)
+    run = ResultsDB(tmp_path / "r.sqlite").run(json.loads(done.stdout)["run_id"])
+    (executor,) = run["metadata"]["executors"]  # where the run's cases ran
+    assert executor["kind"] == "dask" and len(executor["workers"]) == 2
     refused = run_cli("run", str(path), "--cluster", "remote:2", "--db", str(tmp_path / "r"))
     assert refused.returncode == 2 and "expected local:N" in refused.stderr

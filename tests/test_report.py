@@ -250,6 +250,12 @@ def test_two_runs_add_a_comparison_and_publishing_keeps_earlier_runs(tmp_path):
     assert 'href="../../index.html"' in compare  # back to the index of published runs
     html_report.publish(db, [second], root)  # publishing a run again replaces its entry
     assert len(json.loads((root / "published.json").read_text())) == 2
+    # A one-run report written where a two-run report was leaves no stale comparison.
+    out = tmp_path / "report"
+    html_report.write(db, [first, second], out)
+    (out / "notes.html").write_text("mine")
+    html_report.write(db, [second], out)
+    assert not (out / "compare.html").exists() and (out / "notes.html").exists()
 
 
 def test_non_finite_values_are_stored_as_null(tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import run_cli
 from v1_database import write_v1
 
 from harness.cli import main
@@ -212,3 +213,19 @@ def test_merge_imports_runs_once_with_new_ids(stored, tmp_path):
     assert [r["id"] for r in merged.runs()] == [1, 2, 3, 4]
     assert sqlite3.connect(tmp_path / "v1.sqlite").execute("PRAGMA user_version").fetchone() == (1,)
     assert sqlite3.connect(ours).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+@pytest.mark.parametrize(
+    "command", [["runs"], ["show", "1"], ["compare", "1", "2"], ["report"], ["run", "x.yaml"]]
+)
+def test_a_file_that_is_not_a_database_is_named_in_a_clear_error(tmp_path, command):
+    bad = tmp_path / "bad.sqlite"
+    bad.write_text("not sqlite\n")
+    (tmp_path / "x.yaml").write_text(
+        "benchmarks: [{task: orthogonalize, sizes: [[8, 8]], methods: [svd_polar]}]\n"
+    )
+    result = run_cli(*command, "--db", str(bad), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"{bad} is not a harness results database" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert bad.read_text() == "not sqlite\n"  # left as it was

@@ -307,3 +307,34 @@ def test_tier_errors(tmp_path):
     assert issues(smoke_only, tier="gpu")[0].endswith("(this suite's tiers: smoke, ci)")
     with pytest.raises(UnknownNameError, match="did you mean 'smoke'"):
         load(path, REGISTRY, tier="smok")
+
+
+def test_a_case_two_benchmarks_share_runs_once(tmp_path):
+    """Tiers overlap (a smoke benchmark is often part of the full one) and sizes may repeat:
+    each case is planned once, so a run stores it once and a resume can finish."""
+    path = write(
+        tmp_path,
+        """
+        benchmarks:
+          - task: orthogonalize
+            sizes: [[8, 16], [8, 16]]
+            methods: [svd_polar]
+            backends: [numpy]
+            dtypes: [float64]
+            tiers: [smoke]
+          - task: orthogonalize
+            sizes: [[8, 16], [16, 16]]
+            methods: [svd_polar, newton_schulz]
+            backends: [numpy]
+            dtypes: [float64]
+            tiers: [full]
+        """,
+    )
+    cases = load(path, REGISTRY).cases
+    assert sorted((c.method, c.sizes["m"], c.sizes["n"]) for c in cases) == [
+        ("newton_schulz", 8, 16),
+        ("newton_schulz", 16, 16),
+        ("svd_polar", 8, 16),
+        ("svd_polar", 16, 16),
+    ]
+    assert len(load(path, REGISTRY, tier="smoke").cases) == 1

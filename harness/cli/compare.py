@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness import db as results_db
-from harness.cli.common import console, db_option, errors
+from harness.cli.common import console, db_option, errors, open_db
 from harness.compare import CaseComparison, Comparison, MetricTolerance, compare_runs, find_run
 
 VERDICT_STYLE = {
@@ -31,10 +31,7 @@ VERDICT_STYLE = {
 
 
 def _open(path: Path) -> results_db.ResultsDB:
-    if not path.exists():
-        errors.print(f"[bold red]error:[/] no results database at {escape(str(path))}")
-        sys.exit(2)
-    return results_db.ResultsDB(path)
+    return open_db(path)
 
 
 def _run_title(run: dict[str, Any]) -> str:

@@ -8,9 +8,8 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from harness import db as results_db
 from harness import report as html_report
-from harness.cli.common import console, db_option, errors
+from harness.cli.common import console, db_option, errors, open_db
 
 DEFAULT_OUT = Path("reports") / "latest"
 
@@ -44,11 +43,7 @@ def report(
     """
     if out is not None and publish_dir is not None:
         raise click.UsageError("give --out or --publish, not both")
-    path = db_path or results_db.default_path()
-    if not path.exists():
-        errors.print(f"[bold red]error:[/] no results database at {escape(str(path))}")
-        sys.exit(2)
-    db = results_db.ResultsDB(path)
+    db = open_db(db_path)
     try:
         ids = list(run_ids) or [db.latest_run()]
         if publish_dir is not None:

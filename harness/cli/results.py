@@ -4,11 +4,10 @@ tables and summary that ``harness run`` prints at the end of a run."""
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 from rich.markup import escape
@@ -17,26 +16,10 @@ from rich.table import Table
 from harness import db as results_db
 from harness import export as tidy
 from harness import results_table
-from harness.cli.common import FAILED, STATUS_STYLE, console, db_option, errors
+from harness.cli.common import FAILED, STATUS_STYLE, console, db_option, errors, fail, open_db
 
 SLOWEST_SHOWN = 3
 UNSTABLE_SHOWN = 5
-
-
-def open_db(db_path: Path | None) -> results_db.ResultsDB:
-    """The existing results database (``--db``, ``$HARNESS_DB`` or the default), or exit 2."""
-    path = db_path or results_db.default_path()
-    try:
-        return results_db.ResultsDB(path, create=False)
-    except FileNotFoundError as exc:
-        fail(f"{exc} (pass --db, or set HARNESS_DB)")
-    except RuntimeError as exc:  # a newer schema
-        fail(str(exc))
-
-
-def fail(message: str) -> NoReturn:
-    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    sys.exit(2)
 
 
 def stored_run(db: results_db.ResultsDB, run_id: int | None) -> dict[str, Any]:
@@ -316,7 +299,7 @@ def merge(other: Path, db_path: Path | None, as_json: bool) -> None:
         source = results_db.ResultsDB.copy_of(other)
     except (FileNotFoundError, RuntimeError) as exc:
         fail(str(exc))
-    db = results_db.ResultsDB(db_path or results_db.default_path())
+    db = open_db(db_path, create=True)
     merged = db.merge_from(source)
     source.close()
     db.close()

@@ -13,15 +13,12 @@ import click
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from harness import db as results_db
 from harness import results_table
 from harness.case import STATUSES, Case, CaseResult
-from harness.cli.common import FAILED, STATUS_STYLE, console, db_option, errors
+from harness.cli.common import FAILED, STATUS_STYLE, console, db_option, errors, fail, open_db
 from harness.cli.results import (
     counts_line,
     describe,
-    fail,
-    open_db,
     print_cases,
     print_summary,
     summary,
@@ -147,7 +144,7 @@ def run(
             sys.exit(0)
         if inline:
             loaded.options = dataclasses.replace(loaded.options, isolation="inline")
-        db = results_db.ResultsDB(db_path or results_db.default_path())
+        db = open_db(db_path, create=True)
         run_id = start_run(loaded, registry, db)
     else:
         if suite is not None or tier is not None or dry_run:
@@ -168,6 +165,7 @@ def run(
         executor = make_executor(registry, scheduler, cluster)
     except (ValueError, RuntimeError, OSError) as exc:
         fail(f"cannot run the cases there: {exc}")
+    db.note_executor(run_id, executor.describe())
     with (
         executor,
         Progress(

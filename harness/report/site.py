@@ -101,6 +101,10 @@ def write(
             pages.history_page(runs),
         )
     out.mkdir(parents=True, exist_ok=True)
+    earlier = [*out.glob("task-*.html"), out / "compare.html", out / "history.html"]
+    for stale in earlier:  # pages an earlier report wrote here that this one does not
+        if stale.name not in documents:
+            stale.unlink(missing_ok=True)
     written = []
     for name, html in documents.items():
         path = out / name
