@@ -53,7 +53,14 @@ def cells(
     peak = record["peak_fraction"]
     return [
         record["method"],
-        " ".join(f"{k}={v}" for k, v in (record["params"] if params is None else params).items()),
+        " ".join(
+            f"{k}={v}"
+            for k, v in [
+                *(record["params"] if params is None else params).items(),
+                # the problem seed and the repetition, where they tell rows apart
+                *[(k, record.get(k)) for k in ("seed", "repetition") if record.get(k)],
+            ]
+        ),
         record["backend"],
         record["dtype"],
         "x".join(map(str, record["sizes"].values())),
