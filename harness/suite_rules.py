@@ -141,27 +141,18 @@ def read_rule(
         methods = [registry.methods[m] for m in sorted(names["method"]) if m in registry.methods]
     if "task" in names:
         tasks = [registry.tasks[t] for t in sorted(names["task"]) if t in registry.tasks]
-    params = problem = {}
     if ("method" in names and not methods) or ("task" in names and not tasks):
         return Rule(names)  # an unknown name, reported above: nothing to type the rest by
-    if isinstance(value.get("params"), dict):
-        owners = "method " + " or ".join(repr(m.name) for m in methods) if methods else "method"
-        params = _typed(
-            value["params"],
-            [p for m in methods for p in m.params],
-            (*path, "params"),
-            owners,
-            report,
-        )
-    if isinstance(value.get("problem"), dict):
-        owners = "task " + " or ".join(repr(t.name) for t in tasks) if tasks else "task"
-        problem = _typed(
-            value["problem"],
-            [p for t in tasks for p in t.params],
-            (*path, "problem"),
-            owners,
-            report,
-        )
+    typed: dict[str, dict[str, Any]] = {"params": {}, "problem": {}}
+    for key, kind, owners in (("params", "method", methods), ("problem", "task", tasks)):
+        if isinstance(value.get(key), dict):
+            typed[key] = _typed(
+                value[key],
+                [p for owner in owners for p in owner.params],
+                (*path, key),
+                f"{kind} " + " or ".join(repr(o.name) for o in owners) if owners else kind,
+                report,
+            )
     size_above = value.get("size_above")
     if isinstance(size_above, dict):
         dims = list(dict.fromkeys(d for t in tasks for d in t.size_names))
@@ -174,4 +165,4 @@ def read_rule(
                 )
     elif not isinstance(size_above, int) or isinstance(size_above, bool):
         size_above = None
-    return Rule(names, params, problem, size_above)
+    return Rule(names, typed["params"], typed["problem"], size_above)
