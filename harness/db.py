@@ -227,55 +227,194 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _v1_to_v2}
 transaction). Every version after 1 has one; version 1 files exist in the wild."""
 
 
-class ResultsDB:
-    """A connection to the results file, created with its schema on first use and upgraded
-    to ``SCHEMA_VERSION`` when older. ``create=False`` refuses a file that does not exist."""
+class UnusableDatabase(RuntimeError):
+    """A results database that cannot be opened as asked, and why (one line, with the fix)."""
 
-    def __init__(self, path: str | Path, *, create: bool = True):
+
+class StorageError(UnusableDatabase):
+    """A write to the results database failed (disk full, I/O error): nothing of the
+    transaction was stored; what was committed before is intact."""
+
+
+HARNESS_TABLES = frozenset({"runs", "cases"})
+STORAGE_FAILURES = ("is full", "disk I/O error", "readonly database", "unable to open")
+"""Words of SQLite's messages for a write that the storage refused (SQLITE_FULL, IOERR,
+READONLY, CANTOPEN), as opposed to a lock held too long or a bug."""
+RECOVER_HINT = (
+    "recover what it holds with `sqlite3 {path} .recover | sqlite3 recovered.sqlite`, "
+    "or give another --db"
+)
+
+
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _check_path(path: Path, *, create: bool) -> None:
+    """Raise ``UnusableDatabase`` (or ``FileNotFoundError``) when ``path`` cannot be a results
+    file: a folder, a name too long, a parent that is a file or cannot be created."""
+    try:
+        if path.is_dir():
+            raise UnusableDatabase(
+                f"{path} is a folder, not a results database file "
+                f"(give a file, e.g. {path / DEFAULT_PATH.name})"
+            )
+        exists = path.is_file()
+    except OSError as exc:  # a name too long, a loop of links
+        raise UnusableDatabase(
+            f"cannot use {path} as a results database: {_os_reason(exc)}"
+        ) from None
+    if exists:
+        return
+    if not create:
+        raise FileNotFoundError(f"no results database at {path}")
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UnusableDatabase(
+            f"cannot create {path}: {parent} (or a folder above it) is a file, not a folder"
+        ) from None
+    except OSError as exc:
+        raise UnusableDatabase(
+            f"cannot create the folder {parent} for {path.name}: {_os_reason(exc)} "
+            "(give --db in a writable folder, or set HARNESS_DB)"
+        ) from None
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """A connection that can only read ``path`` (SQLite ``mode=ro``). In a folder where the
+    WAL index cannot be created (a read-only folder or medium), the file is opened as
+    immutable, as SQLite allows for read-only media."""
+    uri = path.resolve().as_uri()
+    for query in ("mode=ro", "mode=ro&immutable=1"):
+        conn = sqlite3.connect(f"{uri}?{query}", uri=True, isolation_level=None)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:  # cannot open the WAL index here: try immutable
+            conn.close()
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
+    raise UnusableDatabase(f"cannot read {path}: SQLite cannot open it read-only here")
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def _not_results(path: Path, conn: sqlite3.Connection) -> str | None:
+    """Why the SQLite file behind ``conn`` is not a harness results database, or None: it
+    has our tables, or none at all (a new file)."""
+    tables = _tables(conn)
+    if tables >= HARNESS_TABLES or not tables:
+        return None
+    shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+    return f"{path} is not a harness results database (it holds other tables: {shown})"
+
+
+class ResultsDB:
+    """A connection to the results file.
+
+    For writing (the default), the file is created with its schema on first use and upgraded
+    to ``SCHEMA_VERSION`` when older; an existing file is first checked (another program's
+    database, a damaged file are refused); ``create=False`` refuses a file that does not exist.
+    ``readonly=True`` (the read commands) never changes the file: an older one is upgraded in
+    a copy in memory.
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True, readonly: bool = False):
         self.path = Path(path)
-        if not create and not self.path.is_file():
-            raise FileNotFoundError(f"no results database at {self.path}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        self._prepare()
+        self.readonly = readonly
+        _check_path(self.path, create=create and not readonly)
+        try:
+            if readonly:
+                self.conn = self._open_readonly()
+            else:
+                self.conn = self._open_for_writing()
+        except sqlite3.DatabaseError as exc:
+            raise UnusableDatabase(self._unreadable(exc)) from None
+
+    def _unreadable(self, exc: sqlite3.DatabaseError) -> str:
+        if "malformed" not in str(exc) and "corrupt" not in str(exc):
+            return f"{self.path} is not a harness results database ({exc})"
+        untouched = "" if self.readonly else " nothing was written to it;"
+        return f"{self.path} is damaged ({exc}):{untouched} " + RECOVER_HINT.format(path=self.path)
+
+    def _open_readonly(self) -> sqlite3.Connection:
+        conn = _connect_readonly(self.path)
+        conn.row_factory = sqlite3.Row
+        reason = _not_results(self.path, conn)
+        if reason is None and not _tables(conn):
+            reason = f"{self.path} holds no harness results (an empty database)"
+        if reason:
+            conn.close()
+            raise UnusableDatabase(reason)
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version == SCHEMA_VERSION:
+            return conn
+        memory = sqlite3.connect(":memory:", isolation_level=None)
+        try:
+            conn.backup(memory)
+        finally:
+            conn.close()
+        self.conn = memory
+        self._upgrade()
+        return memory
+
+    def _open_for_writing(self) -> sqlite3.Connection:
+        existed = self.path.is_file() and self.path.stat().st_size > 0
+        if existed:  # look before writing: another program's file, a damaged one
+            probe = _connect_readonly(self.path)
+            try:
+                reason = _not_results(self.path, probe)
+                damage = [row[0] for row in probe.execute("PRAGMA quick_check")]
+            finally:
+                probe.close()
+            if reason:
+                raise UnusableDatabase(reason)
+            if damage != ["ok"]:
+                raise UnusableDatabase(
+                    f"{self.path} is damaged ({'; '.join(damage[:3])}): nothing was written "
+                    "to it; " + RECOVER_HINT.format(path=self.path)
+                )
+        try:
+            self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        except sqlite3.OperationalError as exc:
+            raise UnusableDatabase(
+                f"cannot open {self.path} for writing ({exc}): is its folder writable?"
+            ) from None
+        try:
+            self._upgrade()
+        except BaseException:
+            self.conn.close()
+            raise
+        return self.conn
 
     @classmethod
     def copy_of(cls, path: str | Path) -> ResultsDB:
         """An in-memory copy of the database at ``path``, upgraded to this schema; the file
         is only read (``harness merge`` reads another machine's file, of any version)."""
-        self = cls.__new__(cls)
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(f"no results database at {self.path}")
-        source = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
-        self.conn = sqlite3.connect(":memory:", isolation_level=None)
-        try:
-            source.backup(self.conn)
-        except sqlite3.DatabaseError as exc:
-            raise RuntimeError(f"{self.path} is not a harness results database ({exc})") from None
-        finally:
-            source.close()
-        self._prepare()
-        return self
-
-    def _prepare(self) -> None:
-        """Row access, WAL, and the schema brought up to this version; a file that is not an
-        SQLite database raises ``RuntimeError`` naming it."""
-        try:
-            self._upgrade()
-        except sqlite3.DatabaseError as exc:
+        self = cls(path, create=False, readonly=True)
+        if self.conn.execute("PRAGMA database_list").fetchone()[2]:  # the file itself
+            memory = sqlite3.connect(":memory:", isolation_level=None)
+            self.conn.backup(memory)
             self.conn.close()
-            raise RuntimeError(f"{self.path} is not a harness results database ({exc})") from None
+            memory.row_factory = sqlite3.Row
+            self.conn = memory
+        return self
 
     def _upgrade(self) -> None:
         self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        if not self.readonly:
+            self.conn.execute("PRAGMA journal_mode=WAL")
         if self._version() == SCHEMA_VERSION:
             return
         with self.transaction():  # another process may create or upgrade it meanwhile
             version = self._version()
             if version > SCHEMA_VERSION:
-                raise RuntimeError(
+                raise UnusableDatabase(
                     f"{self.path} has schema version {version}; this harness reads "
                     f"up to {SCHEMA_VERSION}: upgrade linalg-harness"
                 )
@@ -294,13 +433,19 @@ class ResultsDB:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: the write lock is taken at the start (waiting for another
         writer up to ``BUSY_TIMEOUT_S``), everything inside is committed together or not."""
-        self.conn.execute("BEGIN IMMEDIATE")
         try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if not any(words in str(exc) for words in STORAGE_FAILURES):
+                raise
+            raise StorageError(f"cannot write to {self.path}: {exc}") from None
 
     def close(self) -> None:
         self.conn.close()

@@ -10,7 +10,8 @@
 
 Each is timed with the harness's own protocol (``harness.timing``), inline. Results are
 cached per machine fingerprint (CPU, cores, memory, OS, and the backend's library, version,
-device and BLAS) in ``$HARNESS_CACHE/roofline.json`` (default ``~/.cache/linalg-harness``);
+device and BLAS) in ``roofline.json`` in the cache folder (``harness.cache``:
+``$HARNESS_CACHE``, by default ``~/.cache/linalg-harness``; without one, measured every run);
 ``harness roofline --refresh`` measures again. Results then report achieved GFLOP/s as a
 fraction of this GEMM rate, which makes them comparable across machines.
 """
@@ -20,15 +21,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import warnings
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from harness import cache
 from harness.backend import DTYPE_BYTES, Backend, last_level_cache_bytes, probe
-from harness.cache import cache_dir
+from harness.cache import CacheWarning
 from harness.discovery import describe_exception
 from harness.registry import Registry
 from harness.timing import TimingOptions, measure
@@ -37,8 +39,44 @@ OPTIONS = TimingOptions(warmup=1, min_time=0.02, min_samples=3, budget=0.0)
 GEMM_TARGET_SECONDS = 0.05
 
 
-def cache_path() -> Path:
-    return cache_dir() / "roofline.json"
+CACHE_FILE = "roofline.json"
+MEASURED = ("gemm_gflops", "gemm_n", "copy_gbs", "triad_gbs", "vector_bytes", "measured_at")
+"""What one cached measurement holds; an entry without all of it is measured again."""
+
+
+def _complete(entry: Any) -> bool:
+    return isinstance(entry, dict) and all(
+        isinstance(entry.get(k), int | float | str) for k in MEASURED
+    )
+
+
+def _cached() -> dict[str, dict[str, Any]]:
+    """The cached measurements by key; entries that are not complete measurements (a cache
+    edited by hand, or written by another version) are left out, with a warning."""
+    stored = cache.read_json(CACHE_FILE)
+    if stored is None:
+        return {}
+    if not isinstance(stored, dict):
+        warnings.warn(
+            f"{CACHE_FILE} in the cache is not a mapping: measuring again",
+            CacheWarning,
+            stacklevel=3,
+        )
+        return {}
+    complete = {
+        key: entry
+        for key, entry in stored.items()
+        if isinstance(entry, dict)
+        and all(isinstance(entry.get(k), int | float | str) for k in MEASURED)
+    }
+    if len(complete) < len(stored):
+        warnings.warn(
+            f"{len(stored) - len(complete)} entries of {CACHE_FILE} in the cache are incomplete: "
+            "measuring them again",
+            CacheWarning,
+            stacklevel=3,
+        )
+    return complete
 
 
 def fingerprint(machine: dict[str, Any], backend_meta: dict[str, Any]) -> str:
@@ -118,8 +156,7 @@ def for_run(
 ) -> dict[str, dict[str, Any]]:
     """The roofline of each (backend, dtype) that can run here, from the cache or measured
     with the BLAS/OpenMP pools limited to ``threads`` (as the run's cases will be)."""
-    path = cache_path()
-    cache = json.loads(path.read_text()) if path.exists() else {}
+    cached = _cached()
     out: dict[str, dict[str, Any]] = {}
     for backend_name, dtype in pairs:
         backend = registry.backend(backend_name)
@@ -127,14 +164,13 @@ def for_run(
             continue
         machine = fingerprint(meta, meta["backends"].get(backend_name, {}))
         key = f"{machine}/{backend_name}/{dtype}/threads={threads or 'default'}"
-        if refresh or key not in cache:
+        if refresh or key not in cached:
             try:
                 with threadpool_limits(threads) if threads else contextlib.nullcontext():
-                    cache[key] = measure_roofline(backend, dtype)
+                    cached[key] = measure_roofline(backend, dtype)
             except Exception as exc:  # a backend that fails here fails its cases, not the run
                 out.setdefault(backend_name, {})[dtype] = {"error": describe_exception(exc)}
                 continue
-        out.setdefault(backend_name, {})[dtype] = {**cache[key], "fingerprint": key}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(cache, indent=1, sort_keys=True))
+        out.setdefault(backend_name, {})[dtype] = {**cached[key], "fingerprint": key}
+    cache.write_json(CACHE_FILE, cached)
     return out

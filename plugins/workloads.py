@@ -20,12 +20,11 @@ cores). Their spectra are tabulated in docs/methods.md.
 
 from __future__ import annotations
 
-import os
-import tempfile
+from pathlib import Path
 
 import numpy as np
 
-from harness.cache import cache_dir
+from harness import cache
 
 WORKLOAD_VERSION = 1
 """Bump when the network or the training changes, so that stale caches are not reused."""
@@ -45,15 +44,22 @@ def training_matrices(seed: int = 0) -> dict[str, np.ndarray]:
 
     Read from the cache, or generated (and cached) when the file is missing.
     """
-    path = cache_dir() / f"digits-mlp-v{WORKLOAD_VERSION}-seed{seed}.npz"
-    if not path.exists():
+    name = f"digits-mlp-v{WORKLOAD_VERSION}-seed{seed}.npz"
+    matrices = cache.read(name, _load)
+    if matrices is None:
         matrices = _train(seed)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as tmp:
-            np.savez(tmp, **matrices)
-        os.replace(tmp.name, path)  # atomic: a concurrent reader sees all or nothing
+        cache.write(name, lambda path: _save(path, matrices))
+    return matrices
+
+
+def _load(path: Path) -> dict[str, np.ndarray]:
     with np.load(path) as data:
         return {name: np.asarray(data[name], dtype=np.float64) for name in data.files}
+
+
+def _save(path: Path, matrices: dict[str, np.ndarray]) -> None:
+    with path.open("wb") as file:
+        np.savez(file, **matrices)
 
 
 def training_matrix(layer: str, kind: str, step: int, seed: int = 0) -> np.ndarray:

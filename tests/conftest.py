@@ -101,3 +101,40 @@ def run_orthogonalize(
     return run_one(
         "orthogonalize", method, {"m": m, "n": n}, backend=backend, dtype=dtype, **options
     )
+
+
+class Tmpfs:
+    """A real, small tmpfs mounted at ``path`` (root only): full disks and read-only folders
+    as the kernel makes them, for the tests of what the harness does when storage fails."""
+
+    def __init__(self, path: Path, size: str):
+        self.path = path
+        path.mkdir()
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
+
+    def remount(self, options: str) -> None:
+        """E.g. ``ro``, ``rw`` or ``size=4m``."""
+        subprocess.run(["mount", "-o", f"remount,{options}", str(self.path)], check=True)
+
+    def unmount(self) -> None:
+        subprocess.run(["umount", "-l", str(self.path)], check=False)
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path):
+    """A factory of mounted tmpfs folders under ``tmp_path``, unmounted afterwards."""
+    mounted: list[Tmpfs] = []
+
+    def mount(name: str = "mnt", size: str = "4m") -> Tmpfs:
+        mounted.append(Tmpfs(tmp_path / name, size))
+        return mounted[-1]
+
+    yield mount
+    for fs in mounted:
+        fs.unmount()
