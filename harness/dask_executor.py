@@ -80,6 +80,8 @@ that a worker does not idle for a Dask round trip (some 20 ms) between two cases
 STARTS_BEFORE_CRASHED = 2
 """A case that starts on a worker after this many starts whose workers died is crashed."""
 WAIT_FOR_WORKERS_SECONDS = 60.0
+CONNECT_SECONDS = 10.0
+"""How long ``--scheduler ADDRESS`` tries to reach a scheduler before saying it cannot."""
 
 
 def on_gpu(registry: Registry, backend: str) -> bool:
@@ -112,9 +114,14 @@ class DaskExecutor(Executor):
 
     @classmethod
     def connect(cls, address: str, timeout: float = WAIT_FOR_WORKERS_SECONDS) -> DaskExecutor:
-        """A running cluster's scheduler, e.g. ``tcp://HOST:8786``; waits for a worker."""
-        client = Client(address, timeout=timeout)
-        client.wait_for_workers(1, timeout=timeout)
+        """A running cluster's scheduler, e.g. ``tcp://HOST:8786`` (given up after
+        ``CONNECT_SECONDS``); waits up to ``timeout`` for a worker."""
+        client = Client(address, timeout=CONNECT_SECONDS)
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except BaseException:
+            client.close()
+            raise
         return cls(client)
 
     @classmethod

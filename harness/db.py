@@ -39,6 +39,7 @@ from harness.case import KEY_FIELDS, case_key
 
 DEFAULT_PATH = Path("results") / "harness.sqlite"
 SCHEMA_VERSION = 2
+SQLITE_INTEGERS = (-(2**63), 2**63 - 1)
 BUSY_TIMEOUT_S = 60.0
 """Seconds a write waits for another process's write to finish before failing."""
 
@@ -550,6 +551,8 @@ class ResultsDB:
         return {key for (key,) in rows}
 
     def run(self, run_id: int) -> dict[str, Any]:
+        if not SQLITE_INTEGERS[0] <= run_id <= SQLITE_INTEGERS[1]:  # no such id can be stored
+            raise LookupError(f"no run {run_id} in {self.path}")
         row = self.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise LookupError(f"no run {run_id} in {self.path}")

@@ -19,6 +19,7 @@ rate is computed. Results from several machines stay comparable that way.
 
 from __future__ import annotations
 
+import os
 import platform
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +36,7 @@ from harness.execute import execute
 from harness.isolation import run_in_worker, start_workers
 from harness.params import bind
 from harness.registry import Registry
+from harness.sparse import is_sparse
 from harness.task import Problem
 
 OnStart = Callable[[Case], None]
@@ -79,6 +81,18 @@ def run_case(
         return CaseResult(
             case, "error", f"problem generation failed: {describe_exception(exc)}", params
         )
+    if not backend.supports_sparse and any(map(is_sparse, problem.inputs)):
+        return CaseResult(
+            case, "unsupported", f"backend {backend.name} has no sparse matrices", params
+        )
+    try:
+        refusal = method.refusal(
+            problem.inputs, backend=backend, dtype=case.dtype, sizes=case.sizes, params=params
+        )
+    except Exception as exc:  # the method plugin's failure: this case's result
+        return CaseResult(case, "error", f"supports() raised {describe_exception(exc)}", params)
+    if refusal is not None:
+        return CaseResult(case, "unsupported", refusal, params)
     if options.isolation == "inline":
         return execute(case, params, problem, registry, options)
     return run_in_worker(case, params, problem, registry, options)
@@ -213,11 +227,21 @@ class LocalExecutor(Executor):
         return {"kind": "local", "host": platform.node()}
 
 
+LOCAL_WORKERS_PER_CORE = 4
+"""``--cluster local:N`` starts at most this many workers per core."""
+
+
 def parse_cluster(spec: str) -> int:
     """The number of workers in ``--cluster local:N``."""
     kind, _, count = spec.partition(":")
     if kind != "local" or not count.isdigit() or int(count) < 1:
         raise ValueError(f"expected local:N, N workers (e.g. local:4), got {spec!r}")
+    most = LOCAL_WORKERS_PER_CORE * (os.cpu_count() or 1)
+    if int(count) > most:
+        raise ValueError(
+            f"{spec}: at most {most} worker processes on this machine "
+            f"({LOCAL_WORKERS_PER_CORE} per core; each is a Python process with the plugins loaded)"
+        )
     return int(count)
 
 
