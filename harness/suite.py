@@ -14,7 +14,10 @@ docs/suites.md describes the format; docs/suite.schema.json is its JSON Schema.
 Validation first checks each file against the schema (``harness.suite_schema``: keys, types,
 ranges), then every name against the registry and every parameter against its declared type.
 Every problem is reported at once, each with its file, line and field, and close matches for
-unknown names. Nothing runs, and nothing is written, unless all is valid.
+unknown names. Nothing runs, and nothing is written, unless all is valid. What a file may
+expand to is bounded before it is built: its YAML (``harness.suite_files``) and its cases
+(``max_cases``, counted before the include/exclude rules); values that are not finite, or
+text a terminal would act on, are refused (``harness.suite_values``).
 
 Merging along ``extends:`` (the parent first, then the child):
 
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,17 +49,22 @@ from harness.suite_files import (
     SuiteError,
     SuiteFile,
     SuiteIssue,
+    field_name,
     read_chain,
     resolve,
 )
 from harness.suite_rules import Rules, keeps, read_rule
 from harness.suite_schema import TIERS, TIMING_PARAMS, Path_, did_you_mean, listed
+from harness.suite_values import nonfinite, unsafe_text
 from harness.task import Task
 from harness.timing import TimingOptions
 
-__all__ = ["Suite", "SuiteError", "SuiteIssue", "load", "resolve"]
+__all__ = ["MAX_CASES", "Suite", "SuiteError", "SuiteIssue", "load", "resolve"]
 
 DEFAULT_DTYPES = ("float32", "float64")
+MAX_CASES = 100_000
+"""The most cases a suite may expand to (before its include/exclude rules), unless
+``load(..., max_cases=N)`` (``--max-cases N``) allows more."""
 TIMING_FIELDS = frozenset(p.name for p in params_from_dataclass(TimingOptions))
 
 
@@ -73,12 +82,19 @@ class Suite:
     """The tier whose benchmarks ``cases`` come from; ``None``: every benchmark."""
 
 
-def load(name_or_path: str, registry: Registry, *, tier: str | None = None) -> Suite:
+def load(
+    name_or_path: str,
+    registry: Registry,
+    *,
+    tier: str | None = None,
+    max_cases: int = MAX_CASES,
+) -> Suite:
     """Read, validate and expand a suite (the benchmarks of ``tier`` only, when given);
-    raise ``SuiteError`` listing every problem."""
+    raise ``SuiteError`` listing every problem, a suite of more than ``max_cases`` cases
+    (counted before the include/exclude rules, and before any is built) among them."""
     if tier is not None and tier not in TIERS:
         raise UnknownNameError("tier", tier, TIERS)
-    return _Validator(resolve(name_or_path), registry, tier).suite()
+    return _Validator(resolve(name_or_path), registry, tier, max_cases).suite()
 
 
 @dataclass(frozen=True)
@@ -90,15 +106,103 @@ class _At:
     value: Any
 
 
+@dataclass(frozen=True)
+class _Grid:
+    """The parameter values of a ``problem:`` (or a method's ``params:``) mapping, typed:
+    the sweeps, crossed with the rows of the zipped lists; counted before they are built."""
+
+    sweeps: dict[str, list[Any]]
+    rows: list[dict[str, Any]]
+    labels: tuple[str, str]
+    """The fields of its sweeps and of its zipped lists, within the benchmark (``problem``
+    and ``problem_zip``, or ``methods[0].params`` and ``methods[0].zip``)."""
+
+    def __len__(self) -> int:
+        return math.prod(map(len, self.sweeps.values())) * len(self.rows)
+
+    def factors(self) -> list[tuple[str, int]]:
+        """What multiplies its length: ``(problem.NAME, values)`` per sweep, then
+        ``(problem_zip, rows)``."""
+        sweeps, zipped = self.labels
+        out = [(f"{sweeps}.{name}", len(values)) for name, values in self.sweeps.items()]
+        return [*out, (zipped, len(self.rows))]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for combo in itertools.product(*self.sweeps.values()):
+            for row in self.rows:
+                yield dict(zip(self.sweeps, combo, strict=True)) | row
+
+
 @dataclass
 class _Benchmark:
-    """One benchmark's cases before the suite-wide rules, and what the rules need."""
+    """One benchmark, its values checked: what its cases are made of, before they are built,
+    and what the rules need."""
 
+    at: _At
     tiers: tuple[str, ...]
     task: Task
-    methods: dict[str, Method]
+    sizes: list[dict[str, int]]
+    problems: _Grid
+    seeds: list[int]
+    repetitions: int
+    methods: list[tuple[Method, _Grid]]
+    backends: list[str]
+    dtypes: list[str]
     rules: Rules
-    cases: list[Case]
+
+    def __len__(self) -> int:
+        """Its number of cases, before the rules; none is built to count them."""
+        methods = sum(len(grid) for _, grid in self.methods)
+        counts = (len(self.sizes), len(self.problems), len(self.seeds), self.repetitions)
+        return math.prod(counts) * methods * len(self.backends) * len(self.dtypes)
+
+    def factors(self) -> list[tuple[str, int]]:
+        """What multiplies its number of cases, ``(what, how many)``: the sizes, each sweep,
+        ..., the dtypes; the cases of several methods add up."""
+        if len(self.methods) == 1:
+            methods = self.methods[0][1].factors()
+        else:
+            each = " + ".join(f"{method.name} {len(grid):,}" for method, grid in self.methods)
+            methods = [(f"methods ({each})", sum(len(grid) for _, grid in self.methods))]
+        return [
+            ("sizes", len(self.sizes)),
+            *self.problems.factors(),
+            ("seeds", len(self.seeds)),
+            ("repetitions", self.repetitions),
+            *methods,
+            ("backends", len(self.backends)),
+            ("dtypes", len(self.dtypes)),
+        ]
+
+    def cases(self) -> Iterator[Case]:
+        """Its cases, before the rules."""
+        methods = [(method, params) for method, grid in self.methods for params in grid]
+        for size, problem, seed, rep, (method, params), backend, dtype in itertools.product(
+            self.sizes,
+            self.problems,
+            self.seeds,
+            range(self.repetitions),
+            methods,
+            self.backends,
+            self.dtypes,
+        ):
+            if (
+                self.repetitions > 1
+                and "seed" not in params
+                and any(p.name == "seed" and p.type is int for p in method.params)
+            ):
+                params = {**params, "seed": rep}
+            yield Case(
+                self.task.name, method.name, backend, dtype, size, problem, params, seed, rep
+            )
+
+
+def _too_many(count: int, parts: str, max_cases: int) -> str:
+    """``1,000,000 cases (PARTS, before the include/exclude rules): above ...``."""
+    return (
+        f"{count:,} cases ({parts}, before the include/exclude rules): "
+        f"above the limit of {max_cases:,} (--max-cases)"
+    )
 
 
 def _text(chain: list[SuiteFile]) -> str:
@@ -110,24 +214,28 @@ def _text(chain: list[SuiteFile]) -> str:
 
 
 def _yaml_float_hint(param: Param, value: Any) -> str:
-    """YAML 1.1 reads ``1e-7`` (no dot) as a string: say how to write the number."""
+    """YAML 1.1 reads ``1e-7`` (no dot) and ``1.0e7`` (no sign) as strings: say how to
+    write the number."""
     if param.type is not float or not isinstance(value, str) or "e" not in value.lower():
         return ""
     try:
         float(value)
     except ValueError:
         return ""
+    if not math.isfinite(float(value)):
+        return ""
     mantissa, exponent = value.lower().split("e")
     dotted = mantissa if "." in mantissa else f"{mantissa}.0"
-    return f" (YAML reads {value} as text; write {dotted}e{exponent})"
+    signed = exponent if exponent.startswith(("+", "-")) else f"+{exponent}"
+    return f" (YAML reads {value} as text; write {dotted}e{signed})"
 
 
 class _Validator:
     """Walks a suite and the files it extends, collecting every issue, and builds the cases
     if there are none."""
 
-    def __init__(self, path: Path, registry: Registry, tier: str | None):
-        self.registry, self.tier = registry, tier
+    def __init__(self, path: Path, registry: Registry, tier: str | None, max_cases: int):
+        self.registry, self.tier, self.max_cases = registry, tier, max_cases
         self.issues = Issues()
         self.chain = read_chain(path, self.issues)
 
@@ -160,10 +268,13 @@ class _Validator:
         suite_rules = self.rules(
             [_At(f, (), f.data) for f in files],
             list({b.task.name: b.task for b in benchmarks}.values()),
-            list({m.name: m for b in benchmarks for m in b.methods.values()}.values()),
+            list({m.name: m for b in benchmarks for m, _ in b.methods}.values()),
         )
+        name = str(top.data.get("name") or Path(top.path).stem)
+        if "name" not in top.data and (problem := unsafe_text(name)) is not None:
+            self.issue(top, (), f"the suite's name (its file's name) {problem}; give a name:")
         suite = Suite(
-            name=str(top.data.get("name") or Path(top.path).stem),
+            name=name,
             path=top.path,
             text=_text(self.chain),
             seed=seeds[0],
@@ -171,14 +282,16 @@ class _Validator:
             tier=self.tier,
         )
         selected = [b for b in benchmarks if self.tier is None or self.tier in b.tiers]
-        unique: dict[str, Case] = {}  # a case two benchmarks (e.g. of two tiers) share runs once
-        for b in selected:
-            for case in b.cases:
-                if keeps([suite_rules, b.rules], case, b.methods[case.method], b.task):
-                    unique.setdefault(case.key(), case)
-        suite.cases = list(unique.values())
+        self.bound(selected, top)
         if self.issues:
             raise SuiteError(self.issues.all())
+        unique: dict[str, Case] = {}  # a case two benchmarks (e.g. of two tiers) share runs once
+        for b in selected:
+            methods = {method.name: method for method, _ in b.methods}
+            for case in b.cases():
+                if keeps([suite_rules, b.rules], case, methods[case.method], b.task):
+                    unique.setdefault(case.key(), case)
+        suite.cases = list(unique.values())
         if not suite.cases:
             if selected:
                 message = "the include/exclude rules leave no case to run"
@@ -191,6 +304,23 @@ class _Validator:
                 [SuiteIssue(top.path, 1, "(tier)" if not selected else "(suite)", message)]
             )
         return suite
+
+    def bound(self, benchmarks: list[_Benchmark], top: SuiteFile) -> None:
+        """An issue for each benchmark, or else for the suite, of more than ``max_cases``
+        cases, counted before any is built."""
+        above = [b for b in benchmarks if len(b) > self.max_cases]
+        for b in above:
+            product = " × ".join(f"{what} {n:,}" for what, n in b.factors() if n != 1)
+            self.issue(b.at, b.at.path, _too_many(len(b), product, self.max_cases))
+        total = sum(map(len, benchmarks))
+        if not above and total > self.max_cases:
+            each = " + ".join(
+                f"{'' if b.at.file is top else b.at.file.path + ':'}"
+                f"{field_name(b.at.path)} {len(b):,}"
+                for b in benchmarks
+            )
+            message = _too_many(total, each, self.max_cases)
+            self.issue(top, (), f"the benchmarks expand to {message}")
 
     # --- values the schema has checked; these only pick out the valid ones
 
@@ -218,8 +348,8 @@ class _Validator:
                 value = known[name].coerce(at.value)
             except ValueError:
                 continue
-            if isinstance(value, float) and not math.isfinite(value):
-                self.issue(at, at.path, f"must be a finite number, got {value!r}")
+            if (problem := nonfinite(value, known[name])) is not None:
+                self.issue(at, at.path, problem)
                 continue
             values[name] = value
         merged = {p.name: p.default for p in TIMING_PARAMS} | values
@@ -243,7 +373,8 @@ class _Validator:
             return None
 
     def coerce(self, at: _At, path: Path_, param: Param, values: list[Any]) -> list[Any] | None:
-        """``values`` as ``param``'s type; ``None`` (and an issue) if one does not fit."""
+        """``values`` as ``param``'s type; ``None`` (and an issue) if one does not fit, or is
+        not finite where ``param`` takes only finite numbers."""
         out = []
         for value in values:
             try:
@@ -251,13 +382,14 @@ class _Validator:
             except ValueError as exc:
                 self.issue(at, path, str(exc) + _yaml_float_hint(param, value))
                 return None
+            if (problem := nonfinite(out[-1], param)) is not None:
+                self.issue(at, path, problem)
+                return None
         return out
 
-    def grid(
-        self, at: _At, key: str, zip_key: str, params: tuple[Param, ...], owner: str
-    ) -> list[dict[str, Any]]:
-        """Every combination of ``at.value[key]``'s sweeps, each crossed with the rows of
-        ``at.value[zip_key]`` (whose k-th values go together), typed by ``params``."""
+    def grid(self, at: _At, key: str, zip_key: str, params: tuple[Param, ...], owner: str) -> _Grid:
+        """``at.value[key]``'s sweeps, to be crossed with the rows of ``at.value[zip_key]``
+        (whose k-th values go together), typed by ``params``."""
         known = {p.name: p for p in params}
 
         def param(name: Any, path: Path_) -> Param | None:
@@ -272,15 +404,15 @@ class _Validator:
             return known.get(name)
 
         swept, zipped = at.value.get(key), at.value.get(zip_key)
-        axes: list[list[tuple[str, Any]]] = []
+        sweeps: dict[str, list[Any]] = {}
         for name, value in swept.items() if isinstance(swept, dict) else []:
             path = (*at.path, key, name)
             if (p := param(name, path)) is None:
                 continue
             if listed(value, p) == []:
                 self.issue(at, path, "an empty list sweeps over nothing")
-            axes.append([(name, v) for v in self.coerce(at, path, p, listed(value, p)) or []])
-        combos = [dict(combo) for combo in itertools.product(*axes)]
+            sweeps[name] = self.coerce(at, path, p, listed(value, p)) or []
+        rows: list[dict[str, Any]] = [{}]
         columns: dict[str, list[Any]] = {}
         for name, values in zipped.items() if isinstance(zipped, dict) else []:
             path = (*at.path, zip_key, name)
@@ -298,8 +430,8 @@ class _Validator:
             rows = [
                 dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)
             ]
-            combos = [combo | row for combo in combos for row in rows]
-        return combos
+        within = at.path[2:]  # the path below benchmarks[i]
+        return _Grid(sweeps, rows, (field_name((*within, key)), field_name((*within, zip_key))))
 
     def size(
         self, at: _At, value: Any, names: tuple[str, ...], path: Path_
@@ -371,42 +503,33 @@ class _Validator:
         dtypes = self.names(at, "dtypes", "dtype", list(DEFAULT_DTYPES))
         entries = bench.get("methods") if isinstance(bench.get("methods"), list) else []
         methods = [
-            pair
+            found
             for j, entry in enumerate(entries)
-            for pair in self.method_entry(_At(at.file, (*path, "methods", j), entry), task)
+            if (found := self.method_entry(_At(at.file, (*path, "methods", j), entry), task))
         ]
-        seeds = self.seeds(bench.get("seed"), seeds)
-        repetitions = self.repetitions(bench.get("repetitions"), repetitions)
-        cases = []
-        for size, problem, seed, rep, (method, params), backend, dtype in itertools.product(
-            [s for s in sizes if s], problems, seeds, range(repetitions), methods, backends, dtypes
-        ):
-            if (
-                repetitions > 1
-                and "seed" not in params
-                and any(p.name == "seed" and p.type is int for p in method.params)
-            ):
-                params = {**params, "seed": rep}
-            cases.append(
-                Case(task.name, method.name, backend, dtype, size, problem, params, seed, rep)
-            )
-        used = {method.name: method for method, _ in methods}
+        used = list({method.name: method for method, _ in methods}.values())
         return _Benchmark(
+            at=at,
             tiers=self.tiers(bench.get("tiers"), default_tiers),
             task=task,
-            methods=used,
-            rules=self.rules([at], [task], list(used.values())),
-            cases=cases,
+            sizes=[s for s in sizes if s],
+            problems=problems,
+            seeds=self.seeds(bench.get("seed"), seeds),
+            repetitions=self.repetitions(bench.get("repetitions"), repetitions),
+            methods=methods,
+            backends=backends,
+            dtypes=dtypes,
+            rules=self.rules([at], [task], used),
         )
 
-    def method_entry(self, at: _At, task: Task) -> list[tuple[Method, dict[str, Any]]]:
+    def method_entry(self, at: _At, task: Task) -> tuple[Method, _Grid] | None:
         entry = {"name": at.value} if isinstance(at.value, str) else at.value
         if not isinstance(entry, dict):
-            return []
+            return None
         name_path = at.path if isinstance(at.value, str) else (*at.path, "name")
         method = self.lookup(at, "method", entry.get("name"), name_path)
         if method is None:
-            return []
+            return None
         if method.family != task.family:
             self.issue(
                 at,
@@ -414,7 +537,7 @@ class _Validator:
                 f"method {method.name!r} is of family {method.family!r}, but task "
                 f"{task.name!r} takes methods of family {task.family!r}",
             )
-            return []
+            return None
         if method.tasks is not None and task.name not in method.tasks:
             self.issue(
                 at,
@@ -422,9 +545,6 @@ class _Validator:
                 f"method {method.name!r} runs on task(s) {', '.join(sorted(method.tasks))}, "
                 f"not on {task.name!r}",
             )
-            return []
+            return None
         at = _At(at.file, at.path, entry)
-        return [
-            (method, params)
-            for params in self.grid(at, "params", "zip", method.params, f"method {method.name!r}")
-        ]
+        return method, self.grid(at, "params", "zip", method.params, f"method {method.name!r}")

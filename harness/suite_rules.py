@@ -26,6 +26,7 @@ from harness.method import Method
 from harness.params import Param
 from harness.registry import DuplicateNameError, Registry, UnknownNameError
 from harness.suite_schema import Path_, did_you_mean, listed
+from harness.suite_values import nonfinite
 from harness.task import Task
 
 NAME_FIELDS = ("task", "method", "backend", "dtype")
@@ -100,9 +101,13 @@ def _typed(
         values = []
         for v in listed(value, known[name]):
             try:
-                values.append(known[name].coerce(v))
+                typed_value = known[name].coerce(v)
             except ValueError as exc:
                 report((*path, name), str(exc))
+                continue
+            if (problem := nonfinite(typed_value, known[name])) is not None:
+                report((*path, name), problem)
+            values.append(typed_value)
         typed[name] = values
     return typed
 

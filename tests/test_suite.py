@@ -200,7 +200,7 @@ def test_method_restricted_to_other_tasks_is_refused(tmp_path, site):
     ("content", "message"),
     [
         (b"name: \x01\n", "not valid YAML"),
-        (b"\xff\xfe bad bytes", "codec can't decode"),
+        (b"\xff\xfe bad bytes", "byte 0xff at offset 0 is not UTF-8"),
         (b"benchmarks: &x [*x]\n", "alias refers to itself"),
         (b"~: 2\n", "unknown key None"),
         (b"timing: {timeout: .nan}\nbenchmarks: []\n", "must be a finite number"),

@@ -9,12 +9,11 @@ import sys
 from collections import Counter
 
 import click
-from rich.markup import escape
 
 from harness.case import Case
-from harness.cli.common import errors
+from harness.cli.common import errors, escape, printable
 from harness.registry import Registry, UnknownNameError
-from harness.suite import Suite, SuiteError, SuiteIssue, load
+from harness.suite import MAX_CASES, Suite, SuiteError, SuiteIssue, load
 from harness.suite_schema import TIERS
 
 tier_option = click.option(
@@ -22,6 +21,14 @@ tier_option = click.option(
     type=click.Choice(TIERS),
     default=None,
     help="Only the benchmarks of this tier (a suite tags its benchmarks with tiers).",
+)
+max_cases_option = click.option(
+    "--max-cases",
+    type=click.IntRange(min=1),
+    default=MAX_CASES,
+    show_default=True,
+    help="Refuse a suite that expands to more cases than this (counted before its "
+    "include/exclude rules, and before any case is built).",
 )
 
 
@@ -92,8 +99,9 @@ def print_dry_run(suite: Suite, as_json: bool) -> None:
 @click.command()
 @click.argument("suite")
 @tier_option
+@max_cases_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def validate(suite: str, tier: str | None, as_json: bool) -> None:
+def validate(suite: str, tier: str | None, max_cases: int, as_json: bool) -> None:
     """Check SUITE (a YAML file, or the name of a shipped suite) against the format and the
     installed plugins, without running anything.
 
@@ -103,7 +111,7 @@ def validate(suite: str, tier: str | None, as_json: bool) -> None:
     """
     registry = Registry.load()
     try:
-        loaded = load(suite, registry, tier=tier)
+        loaded = load(suite, registry, tier=tier, max_cases=max_cases)
     except SuiteError as exc:
         issues = exc.issues
     except UnknownNameError as exc:
@@ -125,6 +133,8 @@ def validate(suite: str, tier: str | None, as_json: bool) -> None:
             highlight=False,
             soft_wrap=True,
         )
-        errors.print("\n".join(map(str, issues)), highlight=False, markup=False, soft_wrap=True)
+        errors.print(
+            printable("\n".join(map(str, issues))), highlight=False, markup=False, soft_wrap=True
+        )
         errors.print(f"{len(issues)} problem{'s' * (len(issues) != 1)}", highlight=False)
     sys.exit(2)
