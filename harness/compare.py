@@ -201,6 +201,11 @@ class Comparison:
     alpha: float
     metric_tolerance: MetricTolerance = field(default_factory=MetricTolerance)
 
+    @property
+    def common(self) -> int:
+        """Cases in both runs: what was compared."""
+        return sum(row.base is not None and row.new is not None for row in self.rows)
+
     def summary(self) -> dict[str, int]:
         """How many rows have each verdict (those present), plus ``less accurate`` and
         ``more accurate`` (rows with a metric that got worse / only better) and ``regressed``."""
@@ -217,10 +222,12 @@ class Comparison:
     def exit_code(self) -> int:
         """0: nothing regressed; 1: something regressed (a regression wins, even between
         runs on different machines: a new failure or a worse metric needs no timing); 2: too
-        unstable to say, or the runs are not comparable (different machines, no
-        normalisation)."""
+        unstable to say, the runs are not comparable (different machines, no
+        normalisation), or they have no case in common (nothing was compared)."""
         if any(row.regressed for row in self.rows):
             return 1
+        if not self.common:
+            return 2
         if not self.comparable and self.normalize is None:
             return 2
         if any(row.verdict in UNDECIDED for row in self.rows):
@@ -254,6 +261,7 @@ class Comparison:
                 "absolute": self.metric_tolerance.absolute,
             },
             "summary": self.summary(),
+            "common": self.common,
             "exit_code": self.exit_code,
             "rows": [row.as_dict() for row in self.rows],
         }
@@ -277,10 +285,10 @@ def compare_runs(
 ) -> Comparison:
     """Compare run ``new_id`` of ``db`` with run ``base_id`` (of ``base_db`` when given, else
     of ``db``), case by case, as the module docstring says."""
-    if not 0 < alpha < 1:
+    if not 0 < alpha < 1:  # False for NaN too
         raise ValueError(f"alpha must be between 0 and 1, not {alpha}")
-    if min_effect < 0:
-        raise ValueError(f"min_effect must be at least 0, not {min_effect}")
+    if not 0 <= min_effect < math.inf:
+        raise ValueError(f"min_effect must be a finite number of at least 0, not {min_effect}")
     tolerance = metric_tolerance or MetricTolerance()
     base_source = base_db or db
     base_run, new_run = base_source.run(base_id), db.run(new_id)
@@ -313,18 +321,24 @@ def find_run(db: ResultsDB, ref: str) -> int:
     ref = ref.strip().lower()
     if ref.isdigit() and db.conn.execute("SELECT 1 FROM runs WHERE id = ?", (ref,)).fetchone():
         return int(ref)
-    commits = db.conn.execute(
-        "SELECT id, json_extract(metadata, '$.project.commit') AS commit_ FROM runs "
-        "WHERE status = 'finished' ORDER BY id DESC"
+    runs = db.conn.execute(
+        "SELECT id, status, json_extract(metadata, '$.project.commit') AS commit_ FROM runs "
+        "ORDER BY id DESC"
     ).fetchall()
     if len(ref) >= 4 and all(c in "0123456789abcdef" for c in ref):
-        for row in commits:
-            if (row["commit_"] or "").startswith(ref):
+        for row in runs:
+            if row["status"] == "finished" and (row["commit_"] or "").startswith(ref):
                 return int(row["id"])
-    known = ", ".join(f"{r['id']} ({(r['commit_'] or 'no commit')[:10]})" for r in commits[:10])
+    known = ", ".join(
+        f"{r['id']} ({(r['commit_'] or 'no commit')[:10]}"
+        + ("" if r["status"] == "finished" else f", {r['status']}")
+        + ")"
+        for r in runs[:10]
+    )
+    more = f" and {len(runs) - 10} more (harness runs)" if len(runs) > 10 else ""
     raise LookupError(
         f"{ref!r} is neither a run id nor the commit of a finished run in {db.path}; "
-        f"finished runs (latest first): {known or 'none'}"
+        f"its runs (latest first): {known or 'none'}{more}"
     )
 
 

@@ -301,6 +301,7 @@ def test_cli_exit_codes_messages_and_json(db):
         "alpha",
         "metric_tolerance",
         "summary",
+        "common",
         "exit_code",
         "rows",
     }

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from harness import db as results_db
-from harness.cli.common import console, db_option, errors, open_db
+from harness.cli.common import console, db_option, errors, escape, open_db
 from harness.compare import CaseComparison, Comparison, MetricTolerance, compare_runs, find_run
 
 VERDICT_STYLE = {
@@ -28,6 +28,17 @@ VERDICT_STYLE = {
     "only in base": "cyan",
     "only in new": "cyan",
 }
+
+
+class FiniteFloatRange(click.FloatRange):
+    """``click.FloatRange`` that refuses NaN (which passes its bounds: every comparison with
+    NaN is false) and ±infinity."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{number} is not a finite number.", param, ctx)
+        return number
 
 
 def _open(path: Path) -> results_db.ResultsDB:
@@ -101,7 +112,9 @@ def _summary_line(comparison: Comparison) -> str:
     outcome = {
         0: "[green]nothing regressed[/]",
         1: f"[bold red]{counts['regressed']} regressed[/]",
-        2: "[yellow]undecided: too unstable to say, or not comparable[/]",
+        2: "[yellow]undecided: too unstable to say, or not comparable[/]"
+        if comparison.common
+        else "[bold red]nothing to compare: the runs have no case in common[/]",
     }[comparison.exit_code]
     return (
         f"{len(comparison.rows)} cases: {', '.join(parts)}. {outcome} (exit {comparison.exit_code})"
@@ -120,28 +133,28 @@ def _summary_line(comparison: Comparison) -> str:
 )
 @click.option(
     "--min-effect",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),
     default=0.05,
     show_default=True,
     help="Smallest time change that counts (0.05: 5%), however significant.",
 )
 @click.option(
     "--alpha",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    type=FiniteFloatRange(0, 1, min_open=True, max_open=True),
     default=0.01,
     show_default=True,
     help="Significance level of the Mann-Whitney U test; the interval is at 1 - alpha.",
 )
 @click.option(
     "--metric-rtol",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),
     default=0.10,
     show_default=True,
     help="Relative change of a quality metric that counts.",
 )
 @click.option(
     "--metric-atol",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),
     default=None,
     help="Absolute change of a quality metric that counts (default: 10 machine epsilons "
     "of the case's dtype).",
@@ -174,8 +187,9 @@ def compare(
     run of that commit). Per case: the ratio of median times new/base, a Mann-Whitney U test
     on the raw samples, a bootstrap interval of the ratio, and the quality metrics that
     changed beyond the tolerance. Exit status: 0 when nothing regressed, 1 when a case got
-    slower, less accurate or newly failed, 2 when the results are too unstable to say or the
-    runs come from different machines (see --normalize).
+    slower, less accurate or newly failed, 2 when the results are too unstable to say, the
+    runs come from different machines (see --normalize), the runs have no case in common
+    (nothing to compare), or an option or run is not valid.
     """
     new_db = _open(db_path or results_db.default_path())
     old_db = _open(base_db) if base_db else new_db

@@ -229,7 +229,7 @@ def task_page(rows: Sequence[Row]) -> str:
 EXIT_MEANING = {
     0: "nothing regressed",
     1: "something regressed",
-    2: "too unstable to say, or the runs are not comparable",
+    2: "too unstable to say, the runs are not comparable, or they have no case in common",
 }
 
 
