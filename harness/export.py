@@ -16,13 +16,15 @@ written as its JSON text, and so is every value of a column whose rows mix types
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
+
+from harness.output_files import write_atomically
 
 FORMATS = ("csv", "parquet", "json")
 ID_COLUMNS = ("run_id", "case_id", "task", "method", "backend", "dtype", "seed", "repetition")
@@ -144,28 +146,45 @@ def _flat(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _parquet_writer(rows: list[dict[str, Any]]) -> Callable[[Path], None]:
+    """What writes ``rows`` as Parquet to a path (``MissingDependency`` without pyarrow)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise MissingDependency(
+            "parquet export needs pyarrow: pip install 'linalg-harness[export]'"
+        ) from None
+    table = pa.Table.from_pylist(_flat(rows))
+    return lambda path: pq.write_table(table, path)
+
+
+def _write_text(rows: list[dict[str, Any]], fmt: str, stream: TextIO) -> None:
+    """``rows`` as CSV or JSON text on ``stream``."""
+    if fmt == "json":
+        stream.write(json.dumps(rows, indent=1, allow_nan=False) + "\n")
+    else:
+        flat = _flat(rows)
+        writer = csv.DictWriter(stream, fieldnames=list(flat[0]) if flat else [])
+        writer.writeheader()
+        writer.writerows(flat)
+
+
+def _write_text_file(rows: list[dict[str, Any]], fmt: str, path: Path) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as stream:
+        _write_text(rows, fmt, stream)
+
+
 def write(rows: list[dict[str, Any]], fmt: str, out: Path | None) -> None:
     """Write ``rows`` (uniform, as the ``*_rows`` functions make them) as ``fmt`` to ``out``,
-    or to standard output when ``out`` is None (CSV and JSON only)."""
-    if fmt == "parquet":
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise MissingDependency(
-                "parquet export needs pyarrow: pip install 'linalg-harness[export]'"
-            ) from None
-        if out is None:
-            raise ValueError("parquet is binary: it is written to a file")
-        pq.write_table(pa.Table.from_pylist(_flat(rows)), out)
-        return
+    replacing it whole (``harness.output_files.write_atomically``: on an ``OutputError`` it
+    is as it was), or to standard output when ``out`` is None (CSV and JSON only)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
-    with open(out, "w", newline="") if out else contextlib.nullcontext(sys.stdout) as stream:
-        if fmt == "json":
-            stream.write(json.dumps(rows, indent=1, allow_nan=False) + "\n")
-        else:
-            flat = _flat(rows)
-            writer = csv.DictWriter(stream, fieldnames=list(flat[0]) if flat else [])
-            writer.writeheader()
-            writer.writerows(flat)
+    if out is None:
+        if fmt == "parquet":
+            raise ValueError("parquet is binary: it is written to a file")
+        _write_text(rows, fmt, sys.stdout)
+        return
+    fill = _parquet_writer(rows) if fmt == "parquet" else partial(_write_text_file, rows, fmt)
+    write_atomically(out, fill)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
 
 from harness import report as html_report
-from harness.cli.common import console, db_option, errors, open_db
+from harness.cli.common import console, db_option, escape, fail, open_db
+from harness.output_files import OutputError
 
 DEFAULT_OUT = Path("reports") / "latest"
 
@@ -19,20 +18,30 @@ DEFAULT_OUT = Path("reports") / "latest"
 @db_option
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help=f"Folder to write the report into (index.html first).  [default: {DEFAULT_OUT}]",
 )
 @click.option(
     "--publish",
     "publish_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="Add the report to the collection in this folder, laid out for static hosting "
     "(GitHub Pages), and rewrite its index of every published run.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write into a folder that holds files the harness did not write (replacing the "
+    "report's own pages there, removing nothing else).",
+)
 def report(
-    run_ids: tuple[int, ...], db_path: Path | None, out: Path | None, publish_dir: Path | None
+    run_ids: tuple[int, ...],
+    db_path: Path | None,
+    out: Path | None,
+    publish_dir: Path | None,
+    force: bool,
 ) -> None:
     """Write the HTML report of the RUNs (default: the latest run): a static site that works
     offline from file://.
@@ -40,6 +49,9 @@ def report(
     The last RUN is the one the overview and the task pages show; given two or more, the
     report compares the last two; given runs at several commits, it plots time per case
     against commit. A folder with an asv site beside it (../asv) is linked to.
+
+    Only the pages the harness wrote into the folder (listed in its .harness-report.json)
+    are replaced or removed; a folder with other files is refused unless --force.
     """
     if out is not None and publish_dir is not None:
         raise click.UsageError("give --out or --publish, not both")
@@ -47,14 +59,15 @@ def report(
     try:
         ids = list(run_ids) or [db.latest_run()]
         if publish_dir is not None:
-            written = html_report.publish(db, ids, publish_dir)
+            written = html_report.publish(db, ids, publish_dir, force=force)
         else:
             folder = out or DEFAULT_OUT
             asv = folder.parent / "asv" / "index.html"
-            written = html_report.write(db, ids, folder, asv if asv.is_file() else None)
-    except LookupError as exc:
-        errors.print(f"[bold red]error:[/] {escape(str(exc))}")
-        sys.exit(2)
+            written = html_report.write(
+                db, ids, folder, asv if asv.is_file() else None, force=force
+            )
+    except (LookupError, OutputError) as exc:
+        fail(str(exc))
     finally:
         db.close()
     sizes = {p: p.stat().st_size for p in written}

@@ -10,13 +10,21 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from harness import db as results_db
 from harness import export as tidy
-from harness import results_table
-from harness.cli.common import FAILED, STATUS_STYLE, console, db_option, errors, fail, open_db
+from harness import output_files, results_table
+from harness.cli.common import (
+    FAILED,
+    STATUS_STYLE,
+    console,
+    db_option,
+    errors,
+    escape,
+    fail,
+    open_db,
+)
 
 SLOWEST_SHOWN = 3
 UNSTABLE_SHOWN = 5
@@ -263,14 +271,20 @@ def show(run_id: int | None, db_path: Path | None, as_json: bool) -> None:
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="File to write (default: run-RUN_ID-TABLE.FORMAT here; '-': standard output).",
 )
-def export(run_id: int, db_path: Path | None, fmt: str, table: str, out: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
+def export(
+    run_id: int, db_path: Path | None, fmt: str, table: str, out: Path | None, force: bool
+) -> None:
     """Write run RUN_ID as a tidy table: one row per case, with the method's parameters as
     p_<name> columns, the sizes as size_<name>, the problem as problem_<name>, the timing
-    statistics as time_<stat>_s and the quality metrics as metric_<name> (docs/results.md)."""
+    statistics as time_<stat>_s and the quality metrics as metric_<name> (docs/results.md).
+
+    An existing file is replaced only with --force, and never the database being read; the
+    file is written whole or not at all."""
     db = open_db(db_path)
     run = stored_run(db, run_id)
     rows = tidy.TABLES[table](db.cases(run["id"]))
@@ -280,8 +294,10 @@ def export(run_id: int, db_path: Path | None, fmt: str, table: str, out: Path | 
     if to_stdout and fmt == "parquet":
         fail("parquet is binary: give --out FILE")
     try:
+        if not to_stdout:
+            output_files.check_target(out, force=force, database=db.path)
         tidy.write(rows, fmt, None if to_stdout else out)
-    except tidy.MissingDependency as exc:
+    except (tidy.MissingDependency, output_files.OutputError) as exc:
         fail(str(exc))
     if not to_stdout:
         errors.print(f"{len(rows)} rows written to {escape(str(out))}", highlight=False)
