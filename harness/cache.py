@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from harness.output_files import OutputError, write_atomically
 
 NAME = "linalg-harness"
 
@@ -64,16 +65,11 @@ def write(name: str, save: Callable[[Path], None]) -> None:
         return
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
-        os.close(handle)
-        try:
-            save(Path(temporary))
-            os.replace(temporary, folder / name)
-        finally:
-            Path(temporary).unlink(missing_ok=True)
-    except OSError as exc:
+        write_atomically(folder / name, save)
+    except (OSError, OutputError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         warnings.warn(
-            f"cannot write the cache in {folder} ({exc.strerror or exc}); going on without "
+            f"cannot write the cache in {folder} ({reason or exc}); going on without "
             "caching (set HARNESS_CACHE to a writable folder)",
             CacheWarning,
             stacklevel=2,

@@ -3,53 +3,19 @@ exit status 2, never a traceback, a hang, or an empty run left behind."""
 
 from __future__ import annotations
 
-import hashlib
 import socket
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from hardening import TINY, cli, digest, expect_error, store_run
 
-from harness.cli import main
-
-TINY = """\
-name: tiny
-timing: {warmup: 0, min_time: 0, min_samples: 2, budget: 0, roofline: false}
-benchmarks:
-  - task: orthogonalize
-    sizes: [[8, 8]]
-    methods: [{name: newton_schulz, params: {steps: 2}}]
-    backends: [numpy]
-    dtypes: [float64]
-"""
 HUGE = str(10**20)
 """A run id no SQLite integer can hold."""
 
 
-def cli(*args: object) -> Result:
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-
-def expect_error(result: Result, *words: str) -> str:
-    text = " ".join(result.output.split())
-    assert result.exit_code == 2, result.output
-    for word in words:
-        assert word in text, result.output
-    assert "Traceback" not in result.output
-    return text
-
-
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("stored")
-    (folder / "tiny.yaml").write_text(TINY)
-    result = cli("run", folder / "tiny.yaml", "--db", folder / "r.sqlite", "--inline", "-q")
-    assert result.exit_code == 0, result.output
-    return folder / "r.sqlite"
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return store_run(tmp_path_factory.mktemp("stored"))
 
 
 @pytest.mark.parametrize(
@@ -68,16 +34,16 @@ def digest(path: Path) -> str:
 def test_a_run_id_that_is_not_there_is_named(stored, tmp_path, command):
     before = digest(stored)
     args = [a.format(tmp=tmp_path) for a in command]
-    expect_error(cli(*args, "--db", stored), command[-1] if command[0] == "show" else "run")
+    expect_error(cli(*args, "--db", stored), 2, command[-1] if command[0] == "show" else "run")
     assert digest(stored) == before
 
 
 def test_resuming_a_finished_run_is_refused(stored):
-    expect_error(cli("run", "--resume", "1", "--db", stored), "run 1 is finished")
+    expect_error(cli("run", "--resume", "1", "--db", stored), 2, "run 1 is finished")
 
 
 def test_resume_with_a_suite_is_refused(stored, tmp_path):
-    expect_error(cli("run", "smoke", "--resume", "1", "--db", stored), "stored plan")
+    expect_error(cli("run", "smoke", "--resume", "1", "--db", stored), 2, "stored plan")
 
 
 @pytest.mark.parametrize(
@@ -97,7 +63,7 @@ def test_resume_with_a_suite_is_refused(stored, tmp_path):
 def test_a_wrong_run_option_is_refused_before_anything_runs(tmp_path, option):
     (tmp_path / "tiny.yaml").write_text(TINY)
     db = tmp_path / "r.sqlite"
-    expect_error(cli("run", tmp_path / "tiny.yaml", "--db", db, *option))
+    expect_error(cli("run", tmp_path / "tiny.yaml", "--db", db, *option), 2)
     assert not db.exists() or cli("runs", "--db", db, "--json").output.strip() == "[]"
 
 
@@ -109,7 +75,7 @@ def test_an_unreachable_scheduler_is_an_error_and_stores_no_run(tmp_path):
     db = tmp_path / "r.sqlite"
     scheduler = f"tcp://127.0.0.1:{port}"
     result = cli("run", tmp_path / "tiny.yaml", "--db", db, "--scheduler", scheduler)
-    expect_error(result, "cannot run the cases there", scheduler)
+    expect_error(result, 2, "cannot run the cases there", scheduler)
     runs = cli("runs", "--db", db, "--json")
     assert runs.exit_code == 0 and runs.output.strip() == "[]"
 

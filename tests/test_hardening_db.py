@@ -8,31 +8,15 @@ file byte-identical (or ``integrity_check`` ok with every earlier case present).
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from conftest import run_cli
+from hardening import TINY, cli, digest, env_with, expect_error, store_run
 from v1_database import write_v1
 
-from harness.cli import main
-
-TINY = """\
-name: tiny
-timing: {warmup: 0, min_time: 0, min_samples: 2, budget: 0, roofline: false}
-benchmarks:
-  - task: orthogonalize
-    sizes: [[8, 8]]
-    seed: [0, 1]
-    methods: [svd_polar, {name: newton_schulz, params: {steps: 2}}]
-    backends: [numpy]
-    dtypes: [float64]
-"""
 MANY = TINY.replace("seed: [0, 1]", "seed: [" + ", ".join(map(str, range(40))) + "]")
 """80 cases of a few kB each: enough to fill a 400 kB disk part way through."""
 
@@ -45,38 +29,10 @@ READ_COMMANDS = [
 ]
 
 
-def env_with(**values: str) -> dict[str, str]:
-    return {**os.environ, **values}
-
-
-def cli(*args: object, **env: str) -> Result:
-    return CliRunner(env=env).invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def expect_error(result: Result | subprocess.CompletedProcess, code: int, *words: str) -> None:
-    """Exit ``code``, each of ``words`` in the output (spacing aside), and no traceback."""
-    if isinstance(result, Result):
-        output, status = result.output, result.exit_code
-    else:
-        output, status = result.stdout + result.stderr, result.returncode
-    assert status == code, output
-    for word in words:
-        assert word in " ".join(output.split()), output
-    assert "Traceback" not in output
-
-
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database holding one finished run of TINY (4 cases)."""
-    folder = tmp_path_factory.mktemp("stored")
-    (folder / "tiny.yaml").write_text(TINY)
-    result = cli("run", folder / "tiny.yaml", "--db", folder / "r.sqlite", "--inline", "-q")
-    assert result.exit_code == 0, result.output
-    return folder / "r.sqlite"
+    return store_run(tmp_path_factory.mktemp("stored"))
 
 
 def other_app_database(path: Path) -> Path:

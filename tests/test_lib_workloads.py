@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 from harness_builtins import orthogonalize_task, workloads
 
+from harness import cache
+
 
 def test_cache_dir_follows_harness_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
-    assert workloads.cache_dir() == tmp_path
+    assert cache.cache_dir() == tmp_path
 
 
 def test_real_matrix_is_a_block_of_the_captured_one(monkeypatch):

@@ -6,16 +6,27 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from harness import results_table
 from harness.case import STATUSES, Case, CaseResult
-from harness.cli.common import FAILED, STATUS_STYLE, console, db_option, errors, fail, open_db
+from harness.cli.common import (
+    EXIT_BAD_INPUT,
+    FAILED,
+    STATUS_STYLE,
+    console,
+    db_option,
+    errors,
+    escape,
+    fail,
+    open_db,
+    printable,
+)
 from harness.cli.results import (
     counts_line,
     describe,
@@ -23,9 +34,9 @@ from harness.cli.results import (
     print_summary,
     summary,
 )
-from harness.cli.validate import print_dry_run, tier_option
-from harness.db import ResumeError
-from harness.executors import make_executor, parse_cluster
+from harness.cli.validate import max_cases_option, print_dry_run, tier_option
+from harness.db import ResultsDB, ResumeError, StorageError
+from harness.executors import Executor, make_executor, parse_cluster
 from harness.registry import Registry, UnknownNameError
 from harness.runner import resume_run, run_cases, start_run
 from harness.suite import SuiteError, load
@@ -99,6 +110,7 @@ def _failed(record: dict, fail_on: frozenset[str]) -> bool:
     help="Run the cases on a Dask cluster of N worker processes started on this machine.",
 )
 @tier_option
+@max_cases_option
 @click.option(
     "--dry-run", is_flag=True, help="Print the expanded cases and their count; run nothing."
 )
@@ -114,6 +126,7 @@ def run(
     scheduler: str | None,
     cluster: str | None,
     tier: str | None,
+    max_cases: int,
     dry_run: bool,
 ) -> None:
     """Run SUITE (a YAML file, or the name of a shipped suite; default: smoke).
@@ -134,89 +147,39 @@ def run(
     if resume_id is None:
         suite = suite or DEFAULT_SUITE
         try:
-            loaded = load(suite, registry, tier=tier)
+            loaded = load(suite, registry, tier=tier, max_cases=max_cases)
         except (SuiteError, UnknownNameError) as exc:
-            errors.print(f"[bold red]error:[/] suite {suite!r} cannot run:", highlight=False)
-            errors.print(str(exc), highlight=False, markup=False, soft_wrap=True)
-            sys.exit(2)
+            message = f"[bold red]error:[/] suite {escape(repr(suite))} cannot run:"
+            errors.print(message, highlight=False)
+            errors.print(printable(str(exc)), highlight=False, markup=False, soft_wrap=True)
+            sys.exit(EXIT_BAD_INPUT)
         if dry_run:
             print_dry_run(loaded, as_json)
             sys.exit(0)
         if inline:
             loaded.options = dataclasses.replace(loaded.options, isolation="inline")
         db = open_db(db_path, create=True)
-        run_id = start_run(loaded, registry, db)
     else:
         if suite is not None or tier is not None or dry_run:
             fail(
                 f"--resume {resume_id} goes on with the run's stored plan: "
                 "give no SUITE, --tier or --dry-run"
             )
-        db = open_db(db_path)
-        try:
-            claimed = resume_run(resume_id, registry, db)
-        except (ResumeError, LookupError) as exc:
-            fail(str(exc))
-        run_id = resume_id
-        _warn_if_another_commit(claimed["metadata"])
-    planned = db.run(run_id)["planned"]
-    stored = len(db.case_keys(run_id))
-    try:
+        db = open_db(db_path, write=True)
+    try:  # before the run is stored: a cluster that cannot be reached leaves no empty run
         executor = make_executor(registry, scheduler, cluster)
     except (ValueError, RuntimeError, OSError) as exc:
         fail(f"cannot run the cases there: {exc}")
-    db.note_executor(run_id, executor.describe())
-    with (
-        executor,
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            TextColumn("[dim]{task.fields[case]}"),
-            console=errors,
-            transient=True,
-            disable=as_json or quiet,
-        ) as progress,
-    ):
-        name = escape(db.run(run_id)["suite"])
-        bar = progress.add_task(f"run {run_id} {name}", total=planned, completed=stored, case="")
-
-        def on_start(case: Case) -> None:
-            progress.update(bar, case=escape(describe(dataclasses.asdict(case), case.params)))
-
-        def on_result(result: CaseResult) -> None:
-            progress.advance(bar)
-            record = result.record()
-            if _failed(record, fail_on) or result.status in FAILED:
-                progress.console.print(
-                    f"[{STATUS_STYLE[result.status]}]{results_table.status(record)}[/] "
-                    f"{escape(describe(record, result.case.params))}: "
-                    f"{escape(result.message or '')}",
-                    highlight=False,
-                    soft_wrap=True,
-                )
-
-        try:
-            run_cases(
-                run_id,
-                registry,
-                db,
-                on_start,
-                on_result,
-                isolation="inline" if inline else None,
-                executor=executor,
-            )
-        except KeyboardInterrupt:
-            progress.stop()
-            errors.print(
-                f"[bold red]interrupted:[/] {len(db.case_keys(run_id))} of {planned} cases of "
-                f"run {run_id} stored; go on with: harness run --resume {run_id}"
-                + (f" --db {escape(str(db.path))}" if db_path else ""),
-                highlight=False,
-                soft_wrap=True,
-            )
-            sys.exit(130)
+    with executor:
+        run_id = (
+            start_run(loaded, registry, db)
+            if resume_id is None
+            else _claim(db, resume_id, registry)
+        )
+        db.note_executor(run_id, executor.describe())
+        planned = db.run(run_id)["planned"]
+        how = Progressing(fail_on, quiet=quiet or as_json, name_db=db_path is not None)
+        _run_cases(db, run_id, registry, executor, how, inline)
     records = db.cases(run_id)
     facts = summary(records, planned)
     status = 0 if no_fail or not any(_failed(r, fail_on) for r in records) else 1
@@ -230,6 +193,98 @@ def run(
         console.print(counts_line(run_id, db.path, facts), highlight=False)
     db.close()
     sys.exit(status)
+
+
+@dataclasses.dataclass(frozen=True)
+class Progressing:
+    """How ``harness run`` shows its progress: the statuses printed as they happen, whether
+    the bar is shown, whether the resume command names ``--db``."""
+
+    fail_on: frozenset[str]
+    quiet: bool
+    name_db: bool
+
+
+def _claim(db: ResultsDB, run_id: int, registry: Registry) -> int:
+    """Make this process the one running interrupted run ``run_id``, or exit 2 saying why."""
+    try:
+        claimed = resume_run(run_id, registry, db)
+    except (ResumeError, LookupError) as exc:
+        fail(str(exc))
+    _warn_if_another_commit(claimed["metadata"])
+    return run_id
+
+
+def _run_cases(
+    db: ResultsDB,
+    run_id: int,
+    registry: Registry,
+    executor: Executor,
+    how: Progressing,
+    inline: bool,
+) -> None:
+    """Run the cases of ``run_id`` not stored yet with a progress bar and a line per failure;
+    an interrupt or a storage failure ends the command with the resume command."""
+    planned = db.run(run_id)["planned"]
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("[dim]{task.fields[case]}"),
+        console=errors,
+        transient=True,
+        disable=how.quiet,
+    ) as progress:
+        name = escape(db.run(run_id)["suite"])
+        stored = len(db.case_keys(run_id))
+        bar = progress.add_task(f"run {run_id} {name}", total=planned, completed=stored, case="")
+
+        def on_start(case: Case) -> None:
+            progress.update(bar, case=escape(describe(dataclasses.asdict(case), case.params)))
+
+        def on_result(result: CaseResult) -> None:
+            progress.advance(bar)
+            record = result.record()
+            if _failed(record, how.fail_on) or result.status in FAILED:
+                progress.console.print(
+                    f"[{STATUS_STYLE[result.status]}]{results_table.status(record)}[/] "
+                    f"{escape(describe(record, result.case.params))}: "
+                    f"{escape(result.message or '')}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+
+        try:
+            isolation = "inline" if inline else None
+            run_cases(run_id, registry, db, on_start, on_result, isolation, executor=executor)
+        except KeyboardInterrupt:
+            progress.stop()
+            _stopped(db, run_id, planned, "[bold red]interrupted:[/]", "go on", how.name_db)
+            sys.exit(130)
+        except StorageError as exc:
+            progress.stop()
+            what = f"[bold red]error:[/] {escape(str(exc))}:"
+            advice = "free some space (or fix what is named), then go on"
+            _stopped(db, run_id, planned, what, advice, how.name_db)
+            sys.exit(EXIT_BAD_INPUT)
+
+
+def _stopped(
+    db: ResultsDB, run_id: int, planned: int, what: str, advice: str, name_db: bool
+) -> None:
+    """Say (``what``) that run ``run_id`` stopped early, how much of it is stored, and how to
+    go on (``advice``, then the command)."""
+    try:
+        stored = f"{len(db.case_keys(run_id))} of {planned}"
+    except sqlite3.Error:  # the file cannot even be read now
+        stored = "the earlier"
+    errors.print(
+        f"{what} {stored} cases of run {run_id} stored; {advice} with: "
+        f"harness run --resume {run_id}" + (f" --db {escape(str(db.path))}" if name_db else ""),
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _warn_if_another_commit(metadata: dict) -> None:
