@@ -10,7 +10,9 @@ says why through ``availability()``; it never vanishes from listings.
 Sparse inputs come through it too: a task may give a scipy.sparse matrix, which the backend
 moves as its own sparse CSR matrix (scipy.sparse, torch sparse CSR, cupyx.scipy.sparse).
 ``harness.sparse.as_operator`` wraps any of them in one small interface, ``SparseOperator``
-(shape, dtype, nnz, matvec/matmat, the transpose product, diagonal, sparse from COO).
+(shape, dtype, nnz, matvec/matmat, the transpose product, diagonal, sparse from COO). A
+backend whose library has no sparse matrices (array-api-strict) leaves ``from_scipy_sparse``
+out; ``supports_sparse`` is then false, and a case with a sparse input is ``unsupported``.
 """
 
 from __future__ import annotations
@@ -181,6 +183,13 @@ class Backend(ABC):
         """Cast a host scipy.sparse matrix to ``dtype`` and move it to the device as this
         library's sparse CSR matrix, on which ``A @ x`` works with the library's dense arrays."""
         raise NotImplementedError(f"backend {self.name!r} has no sparse matrices")
+
+    @property
+    def supports_sparse(self) -> bool:
+        """Whether this backend has sparse matrices: true where it implements
+        ``from_scipy_sparse``. A case whose problem has a sparse input is ``unsupported`` on a
+        backend without them (``harness.executors.run_case``); it is never handed over dense."""
+        return type(self).from_scipy_sparse is not Backend.from_scipy_sparse
 
     def to_device(self, value: Any, dtype: str) -> Any:
         """A problem input on the device: numpy arrays and scipy.sparse matrices are cast to

@@ -13,7 +13,9 @@ torch). A method that needs more than ``A @ x`` wraps its input once::
     X @ A, A.T, A.diagonal(), A.todense()
 
 and builds sparse matrices of its own (a CountSketch S, a sampling matrix) with
-``SparseOperator.from_coo(rows, cols, values, shape, like=A)`` in the library of ``like``.
+``SparseOperator.from_coo(rows, cols, values, shape, like=A)`` in the library of ``like``,
+where that library has sparse matrices (``has_sparse_matrices``: numpy, torch, cupy; not
+array-api-strict, whose backend therefore takes no sparse problem).
 A product of two operators is an operator; a product with a dense array is dense.
 """
 
@@ -40,6 +42,14 @@ def _library(matrix: Any) -> str | None:
 def is_sparse(A: Any) -> bool:
     """Whether A is a ``SparseOperator`` or a sparse matrix of scipy, torch or cupy."""
     return isinstance(A, SparseOperator) or _library(A) is not None
+
+
+def has_sparse_matrices(like: Any) -> bool:
+    """Whether ``like``'s library has sparse matrices ``SparseOperator.from_coo`` can build:
+    numpy (scipy.sparse), torch, cupy (cupyx.scipy.sparse), for a dense array or a sparse
+    matrix of theirs. False for a library without them (array-api-strict)."""
+    like = like.matrix if isinstance(like, SparseOperator) else like
+    return type(like).__module__.split(".")[0] in ("numpy", "torch", "cupy", "cupyx", "scipy")
 
 
 def as_operator(A: Any) -> Any:
@@ -104,6 +114,8 @@ class SparseOperator:
                 (data, (cupy.asarray(rows), cupy.asarray(cols))), shape=shape
             )
             return cls(coo.tocsr())
+        if not has_sparse_matrices(like):
+            raise TypeError(f"{type(like).__module__} has no sparse matrices (like={type(like)})")
         from scipy.sparse import coo_array
 
         data = np.asarray(values, dtype=like.dtype)

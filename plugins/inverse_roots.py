@@ -8,7 +8,7 @@ a square root of a square root for ``newton_schulz_sqrt``) and raise otherwise. 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -24,11 +24,23 @@ def root_of(p: Any) -> int:
     return p
 
 
+def roots_only(*allowed: int) -> Callable[[Any, Any], str | None]:
+    """A method's ``supports``: it refuses a problem whose root p is not one of ``allowed``
+    (the case is ``unsupported`` with the reason, not an error)."""
+
+    def supports(A: Any, p: Any) -> str | None:
+        if p in allowed:
+            return None
+        return f"computes A^(-1/p) only for p in {allowed}; this problem has p = {p}"
+
+    return supports
+
+
 def _require_square_root_power(name: str, p: int, allowed: tuple[int, ...]) -> None:
-    if p not in allowed:
-        raise ValueError(
-            f"{name} computes A^(-1/p) only for p in {allowed}; this problem has p = {p}"
-        )
+    """The same check for a direct call (outside the harness, ``supports`` is not asked)."""
+    reason = roots_only(*allowed)(None, p)
+    if reason is not None:
+        raise ValueError(f"{name} {reason}")
 
 
 def _frobenius(xp: Any, A: Any) -> Any:
@@ -136,6 +148,7 @@ def coupled_sqrt_iterates(xp: Any, B: Any, steps: int) -> Iterator[tuple[Any, An
     dtypes={"float32", "float64"},
     flops=newton_schulz_sqrt_flops,
     iterative=True,
+    supports=roots_only(2, 4),
 )
 def newton_schulz_sqrt(A: Any, p: Any, *, xp: Any, steps: int = 30) -> Iterator[Any]:
     """A^(−1/p) for p = 2 or 4 by the coupled Newton–Schulz square-root iteration (Higham
@@ -182,6 +195,7 @@ def _normalised(xp: Any, A: Any) -> tuple[Any, Any]:
     tasks={"inverse_root"},
     dtypes={"float32", "float64"},
     flops=lambda sizes, params: params["degree"] * 2 * _cube(sizes),
+    supports=roots_only(2),
 )
 def taylor_sqrt(A: Any, p: Any, *, xp: Any, degree: int = 20) -> Any:
     """A^(−1/2) by a matrix Taylor polynomial (MTP; Song et al. 2022, *Fast Differentiable
@@ -223,6 +237,7 @@ def pade_sqrt_polynomials(degree: int) -> tuple[np.ndarray, np.ndarray]:
     tasks={"inverse_root"},
     dtypes={"float32", "float64"},
     flops=lambda sizes, params: (2 * params["degree"] * 2 + 8 / 3) * _cube(sizes),
+    supports=roots_only(2),
 )
 def pade_sqrt(A: Any, p: Any, *, xp: Any, degree: int = 8) -> Any:
     """A^(−1/2) by a matrix Padé approximant (MPA; Song et al. 2022): with c = ‖A‖_F and

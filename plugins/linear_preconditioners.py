@@ -29,7 +29,7 @@ def pcg_identity(
 ) -> Iterator[tuple[Any, Any, Any]]:
     """Plain conjugate gradients (P = I; Hestenes and Stiefel 1952): the baseline every
     preconditioner must beat. Iterations grow like √κ(A)·log(2/tol)/2."""
-    return pcg(xp, A, b, None, tol=tol, maxiter=maxiter)
+    yield from pcg(xp, A, b, None, tol=tol, maxiter=maxiter)
 
 
 @method(family="preconditioner", tasks=TASKS, dtypes=DTYPES, iterative=True)
@@ -40,7 +40,7 @@ def pcg_jacobi(
     diagonal scalings to within a factor of the number of nonzeros per row (van der Sluis
     1969); does nothing for a constant diagonal (Poisson)."""
     inverse_diagonal = 1 / diagonal(xp, A)
-    return pcg(xp, A, b, lambda r: r * inverse_diagonal, tol=tol, maxiter=maxiter)
+    yield from pcg(xp, A, b, lambda r: r * inverse_diagonal, tol=tol, maxiter=maxiter)
 
 
 def lanczos_interval(xp: Any, A: Any, like: Any, steps: int, seed: int) -> tuple[float, float]:
@@ -123,7 +123,7 @@ def pcg_chebyshev_poly(
     if degree < 0:
         raise ValueError(f"degree must be ≥ 0, got {degree}")
     low, high = lanczos_interval(xp, A, b, lanczos_steps, seed)
-    return pcg(
+    yield from pcg(
         xp, A, b, chebyshev_preconditioner(xp, A, low, high, degree), tol=tol, maxiter=maxiter
     )
 
@@ -161,7 +161,9 @@ def pcg_neumann_poly(
     if degree < 0:
         raise ValueError(f"degree must be ≥ 0, got {degree}")
     _, high = lanczos_interval(xp, A, b, lanczos_steps, seed)
-    return pcg(xp, A, b, neumann_preconditioner(xp, A, 1 / high, degree), tol=tol, maxiter=maxiter)
+    yield from pcg(
+        xp, A, b, neumann_preconditioner(xp, A, 1 / high, degree), tol=tol, maxiter=maxiter
+    )
 
 
 def nystrom_preconditioner(
@@ -203,7 +205,13 @@ def nystrom_preconditioner(
     return apply
 
 
-@method(family="preconditioner", tasks=TASKS, dtypes=DTYPES, iterative=True)
+def rank_below_n(A: Any, b: Any, *, params: dict[str, Any]) -> str | None:
+    """pcg_nystrom's ``supports``: the sketch rank k must lie in (0, n)."""
+    n, rank = A.shape[0], params["rank"]
+    return None if 0 < rank < n else f"rank must be in (0, {n}) for this n, got {rank}"
+
+
+@method(family="preconditioner", tasks=TASKS, dtypes=DTYPES, iterative=True, supports=rank_below_n)
 def pcg_nystrom(
     A: Any,
     b: Any,
@@ -221,7 +229,7 @@ def pcg_nystrom(
     eigenvalues over a flat tail (kernel matrices + ridge: κ(P⁻¹A) ≈ (λₖ + μ)/μ); useless on
     a flat spectrum (Poisson). Build: one product of A with an n×k block, QR, Cholesky, SVD."""
     precondition = nystrom_preconditioner(xp, A, b, rank, mu, seed)
-    return pcg(xp, A, b, precondition, tol=tol, maxiter=maxiter)
+    yield from pcg(xp, A, b, precondition, tol=tol, maxiter=maxiter)
 
 
 @hookimpl

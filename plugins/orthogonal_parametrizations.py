@@ -20,7 +20,16 @@ def cayley_flops(sizes: Mapping[str, int], params: Mapping[str, Any]) -> float:
     return 8 * n**3 / 3
 
 
-@method(family="orthogonalizer", dtypes={"float32", "float64"}, flops=cayley_flops)
+def square_only(G: Any) -> str | None:
+    """cayley's ``supports``: a non-square G is ``unsupported`` (the transform maps square
+    skew matrices)."""
+    m, n = G.shape[-2:]
+    return None if m == n else f"cayley needs a square input, got {m}×{n}"
+
+
+@method(
+    family="orthogonalizer", dtypes={"float32", "float64"}, flops=cayley_flops, supports=square_only
+)
 def cayley(G: Any, *, xp: Any) -> Any:
     """The Cayley transform of the skew part of a square G: W = G − Gᵀ,
     Q = (I − W/2)⁻¹ (I + W/2).
@@ -29,7 +38,7 @@ def cayley(G: Any, *, xp: Any) -> Any:
     manifold, e.g. by geoopt and in orthogonal CNNs); I − W/2 has singular values ≥ 1, so
     the solve is well conditioned and Q is orthogonal to working precision. It depends only
     on the skew part of G, so it is *not* G's polar factor: the task scores it by
-    orthogonality. A non-square G is an error (the transform maps square skew matrices).
+    orthogonality. A non-square G is refused (``square_only``); called directly, it raises.
     """
     m, n = G.shape[-2:]
     if m != n:

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 from array_api_compat import device as array_device
 from array_api_compat import is_cupy_namespace, is_numpy_namespace
-from harness_builtins._xp import scatter_add_rows
+from harness_builtins._xp import scatter_add_rows, sparse_product, to_host
 
 from harness import Method, hookimpl, method
 from harness.sparse import SparseOperator, as_operator
@@ -71,23 +71,9 @@ def _index_like(xp: Any, host: np.ndarray, A: Any) -> Any:
     return xp.asarray(host.astype(np.int64), device=_device(A))
 
 
-def _host_float64(x: Any) -> np.ndarray:
-    """A small device array copied to the host as numpy float64."""
-    if hasattr(x, "get"):  # cupy
-        x = x.get()
-    elif hasattr(x, "detach"):  # torch
-        x = x.detach().cpu()
-    return np.asarray(x, dtype=np.float64)
-
-
 def _dense(A: Any) -> Any:
     """A as a dense array (a SparseOperator densified)."""
     return A.todense() if isinstance(A, SparseOperator) else A
-
-
-def _apply_sparse(S: SparseOperator, A: Any) -> Any:
-    """S A for a sparse S: sparse-times-dense, or sparse-times-sparse then densified."""
-    return (S @ A).todense() if isinstance(A, SparseOperator) else S.matmat(A)
 
 
 def _distinct_rows(rng: np.random.Generator, s: int, m: int, k: int) -> np.ndarray:
@@ -117,10 +103,7 @@ def _sparse_sign_product(xp: Any, A: Any, s: int, k: int, seed: int) -> Any:
     scale = 1 / math.sqrt(k)
     if isinstance(A, SparseOperator):
         values = np.where(negative, -scale, scale).reshape(-1)
-        cols = np.repeat(np.arange(m), k)
-        return _apply_sparse(
-            SparseOperator.from_coo(rows.reshape(-1), cols, values, (s, m), like=A), A
-        )
+        return sparse_product(xp, rows.reshape(-1), np.repeat(np.arange(m), k), values, (s, m), A)
     Y = scatter_add_rows(xp, A, rows + s * negative, 2 * s)
     return scale * (Y[:s, ...] - Y[s:, ...])
 
@@ -128,9 +111,7 @@ def _sparse_sign_product(xp: Any, A: Any, s: int, k: int, seed: int) -> Any:
 def _sample_rows(xp: Any, A: Any, rows: np.ndarray, weights: np.ndarray) -> Any:
     """The rows of A at ``rows`` (repeats allowed), row k scaled by ``weights[k]``."""
     if isinstance(A, SparseOperator):
-        k = len(rows)
-        S = SparseOperator.from_coo(np.arange(k), rows, weights, (k, A.shape[0]), like=A)
-        return _apply_sparse(S, A)
+        return sparse_product(xp, np.arange(len(rows)), rows, weights, (len(rows), A.shape[0]), A)
     picked = xp.take(A, _index_like(xp, rows, A), axis=0)
     return picked * xp.expand_dims(_to_like(xp, weights, A), axis=1)
 
@@ -180,9 +161,10 @@ def fwht(xp: Any, X: Any, *, block: int = HADAMARD_BLOCK) -> Any:
 
 def dct_ortho(xp: Any, X: Any) -> Any:
     """The orthonormal DCT-II along axis 0: Yₖ = cₖ Σⱼ Xⱼ cos(πk(2j+1)/(2M)), c₀ = √(1/M),
-    cₖ = √(2/M). scipy.fft.dct on numpy, cupyx.scipy.fft.dct on cupy; torch has no DCT, so
-    there it is Makhoul's (1980) one-FFT algorithm: reorder v = (X₀, X₂, …, …, X₃, X₁),
-    V = FFT(v), Yₖ = cₖ Re(e^{−iπk/(2M)} Vₖ)."""
+    cₖ = √(2/M). scipy.fft.dct on numpy, cupyx.scipy.fft.dct on cupy; the standard has no DCT,
+    so on any other library (torch, array-api-strict) it is Makhoul's (1980) one-FFT
+    algorithm: reorder v = (X₀, X₂, …, …, X₃, X₁), V = FFT(v) (complex: the standard's ``fft``
+    takes complex input only), Yₖ = cₖ Re(e^{−iπk/(2M)} Vₖ)."""
     if is_numpy_namespace(xp):
         import scipy.fft
 
@@ -193,7 +175,8 @@ def dct_ortho(xp: Any, X: Any) -> Any:
         return cupyx.scipy.fft.dct(X, type=2, norm="ortho", axis=0)
     M = X.shape[0]
     v = xp.concat([X[0::2, ...], xp.flip(X[1::2, ...], axis=0)], axis=0)
-    V = xp.fft.fft(v, axis=0)
+    complex_dtype = xp.complex64 if v.dtype == xp.float32 else xp.complex128
+    V = xp.fft.fft(xp.astype(v, complex_dtype), axis=0)  # the standard's fft takes complex only
     k = np.arange(M)
     twiddle = np.exp(-0.5j * np.pi * k / M) * np.where(k == 0, math.sqrt(1 / M), math.sqrt(2 / M))
     twiddle = xp.asarray(twiddle[:, None], dtype=V.dtype, device=array_device(V))
@@ -290,7 +273,8 @@ def gaussian(A: Any, s: int, *, xp: Any, seed: int = 0) -> Any:
 def very_sparse(A: Any, s: int, *, xp: Any, seed: int = 0, density: float = 0.0) -> Any:
     """Very sparse random projection: Sᵢⱼ = ±1/√(ρ s) with probability ρ/2 each, else 0,
     independently (E[Sᵢⱼ²] = 1/s, so E[SᵀS] = I). ``density`` ρ; 0 (the default) means
-    ρ = 1/√m. About ρ s m nonzeros, applied as a sparse matrix (2 ρ s m n flops for dense A).
+    ρ = 1/√m. About ρ s m nonzeros, applied as a sparse matrix (2 ρ s m n flops for dense A;
+    ``sparse_product``: gathered row sums on a library without sparse matrices).
 
     Achlioptas (2003) for ρ = 1/3; Li, Hastie and Church, "Very sparse random projections"
     (KDD 2006) for ρ = 1/√m; used by FastRP (Chen et al. 2019) for network embeddings.
@@ -306,8 +290,7 @@ def very_sparse(A: Any, s: int, *, xp: Any, seed: int = 0, density: float = 0.0)
     flat = rng.choice(s * m, size=count, replace=False)
     scale = 1 / math.sqrt(rho * s)
     values = rng.integers(0, 2, size=count) * (2 * scale) - scale
-    S = SparseOperator.from_coo(flat // m, flat % m, values, (s, m), like=A)
-    return _apply_sparse(S, A)
+    return sparse_product(xp, flat // m, flat % m, values, (s, m), A)
 
 
 @method(family="sketch", tasks=SKETCH_TASKS, dtypes={"float32", "float64"})
@@ -378,8 +361,9 @@ def srht(A: Any, s: int, *, xp: Any, seed: int = 0) -> Any:
 @method(family="sketch", tasks=SKETCH_TASKS, dtypes={"float32", "float64"})
 def srdct(A: Any, s: int, *, xp: Any, seed: int = 0) -> Any:
     """Subsampled randomized DCT: S = √(m/s) P C D with C the orthonormal DCT-II
-    (``dct_ortho``: scipy.fft on numpy, cupyx on cupy, one FFT by Makhoul's algorithm on
-    torch, which has no DCT), D random signs, P s of the m rows without replacement.
+    (``dct_ortho``: scipy.fft on numpy, cupyx on cupy, one complex FFT by Makhoul's algorithm
+    on the others, torch and array-api-strict, which have no DCT), D random signs, P s of the
+    m rows without replacement.
     E[SᵀS] = I; O(mn log m), any m (no padding). Used in Blendenpik (Avron et al. 2010) and
     in "Asymptotically free sketched ridge ensembles" (LeJeune, Patil et al. 2024).
     """
@@ -420,7 +404,7 @@ def leverage_scores(
     _check_size(s, m, at_most=m if sampling == "pivotal" else None)
     dense = _dense(A)
     Q, _ = xp.linalg.qr(dense)
-    scores = _host_float64(xp.sum(Q * Q, axis=1))
+    scores = to_host(xp.sum(Q * Q, axis=1))
     rng = np.random.default_rng(seed)
     p = scores / scores.sum()
     if sampling == "independent":

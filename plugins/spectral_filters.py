@@ -26,8 +26,8 @@ from typing import Any, Literal
 
 import numpy as np
 from array_api_compat import device as array_device
-from array_api_compat import is_array_api_obj, to_device
-from harness_builtins._xp import gaussian_like
+from array_api_compat import is_array_api_obj
+from harness_builtins._xp import gaussian_like, to_host
 
 from harness import Method, hookimpl, method
 
@@ -43,11 +43,6 @@ State = tuple[list[Any], list[Any], list[Any]]
 
 
 # ----------------------------------------------------------------------------- shared helpers
-
-
-def host(x: Any) -> np.ndarray:
-    """A device array as a numpy float64 array on the host (a synchronisation)."""
-    return np.asarray(to_device(x, "cpu"), dtype=np.float64)
 
 
 def _nonzero(xp: Any, x: Any) -> Any:
@@ -199,8 +194,8 @@ def lanczos_steps(
 def tridiagonals(alphas: list[Any], betas: list[Any]) -> np.ndarray:
     """The k×k Lanczos matrices Tₖ (diagonal α, off-diagonal β₁..βₖ₋₁), one per column, as a
     (b, k, k) numpy float64 stack."""
-    a = np.stack([host(x) for x in alphas], axis=-1)  # (b, k)
-    b = np.stack([host(x) for x in betas[:-1]], axis=-1) if len(betas) > 1 else None
+    a = np.stack([to_host(x) for x in alphas], axis=-1)  # (b, k)
+    b = np.stack([to_host(x) for x in betas[:-1]], axis=-1) if len(betas) > 1 else None
     T = np.zeros((*a.shape, a.shape[-1]))
     k = a.shape[-1]
     T[:, range(k), range(k)] = a
@@ -403,7 +398,7 @@ def exact_eigh(A: Any, *rest: Any, xp: Any) -> Any:
         return _estimate(xp, sigma, NO_BOUND)
     X, g = rest[0], rest[1]
     lam, U = xp.linalg.eigh(dense(xp, A))
-    h = xp.asarray(g(host(lam)), dtype=X.dtype, device=array_device(X))
+    h = xp.asarray(g(to_host(lam)), dtype=X.dtype, device=array_device(X))
     return U @ (h[:, None] * (xp.matrix_transpose(U) @ X))
 
 

@@ -7,6 +7,7 @@ backends are unavailable, where torch is not installed.
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Any
 
 import numpy as np
@@ -52,7 +53,7 @@ class TorchBackend(Backend):
         import torch
 
         return torch.from_numpy(np.ascontiguousarray(array)).to(
-            device=self.device, dtype=getattr(torch, dtype)
+            device=self.device, dtype=getattr(torch, dtype), copy=True
         )
 
     def from_scipy_sparse(self, matrix: Any, dtype: str) -> Any:
@@ -60,15 +61,17 @@ class TorchBackend(Backend):
 
         csr = matrix.tocsr(copy=True)
         csr.sum_duplicates()  # torch's CSR invariants: sorted, distinct columns in each row
-        return torch.sparse_csr_tensor(
-            torch.from_numpy(csr.indptr.astype(np.int64)),
-            torch.from_numpy(csr.indices.astype(np.int64)),
-            torch.from_numpy(csr.data),
-            size=csr.shape,
-            dtype=getattr(torch, dtype),
-            device=self.device,
-            check_invariants=True,  # once, at transfer: a malformed CSR would crash later
-        )
+        with warnings.catch_warnings():  # "sparse CSR support is in beta": known, noise
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            return torch.sparse_csr_tensor(
+                torch.from_numpy(csr.indptr.astype(np.int64)),
+                torch.from_numpy(csr.indices.astype(np.int64)),
+                torch.from_numpy(csr.data),
+                size=csr.shape,
+                dtype=getattr(torch, dtype),
+                device=self.device,
+                check_invariants=True,  # once, at transfer: a malformed CSR would crash later
+            )
 
     def to_numpy(self, array: Any) -> np.ndarray:
         import torch

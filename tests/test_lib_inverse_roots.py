@@ -66,8 +66,9 @@ def test_pade_converges_faster_than_taylor_in_the_degree():
 
 @pytest.mark.parametrize("method_name", ["pade_sqrt", "taylor_sqrt"])
 def test_square_root_methods_refuse_p_4(method_name):
+    """Declared through ``supports``: the case is unsupported, with the reason."""
     result = run(method_name, p=4)
-    assert result.status == "error"
+    assert result.status == "unsupported"
     assert "only for p in (2,); this problem has p = 4" in result.message
 
 
