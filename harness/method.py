@@ -23,12 +23,29 @@ task's metrics after each step)::
         for _ in range(steps):
             X = 1.5 * X - 0.5 * X @ xp.matrix_transpose(X) @ X
             yield X
+
+A method may refuse a problem it cannot take without raising: ``supports`` is called before
+the case runs, with the problem's inputs on the host (numpy arrays, scipy.sparse matrices,
+scalars) as positional arguments and, by name, whichever of ``backend`` (the ``Backend``),
+``dtype`` (its name), ``sizes`` and ``params`` (every parameter, defaults filled in) it
+declares; it returns ``None``, or the reason the case is ``unsupported``::
+
+    def square_only(A, b):
+        return None if A.shape[0] == A.shape[1] else "needs a square A"
+
+    @method(family="preconditioner", supports=square_only)
+    def jacobi(A, b, *, xp): ...
+
+Optional libraries are declared once, as ``requires``: where one cannot be imported, every
+case of the method is ``unsupported`` with the install hint, and ``harness plugins`` says so.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping
+import importlib.util
+import inspect
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +55,37 @@ FAMILIES = ("orthogonalizer", "sketch", "spectral_filter", "preconditioner")
 
 FlopModel = Callable[[Mapping[str, int], Mapping[str, Any]], float]
 """Floating-point operations of one call, from the problem's sizes and the method's parameters."""
+
+Supports = Callable[..., str | None]
+"""``supports(*inputs, backend=, dtype=, sizes=, params=) -> None | reason``; it declares the
+keywords it wants, out of ``SUPPORTS_KEYWORDS``."""
+SUPPORTS_KEYWORDS = ("backend", "dtype", "sizes", "params")
+
+
+def supports_keywords(name: str, supports: Supports) -> tuple[str, ...]:
+    """The keywords of ``SUPPORTS_KEYWORDS`` that ``supports`` takes; any other keyword-only
+    argument without a default is a ``TypeError`` (raised when the decorator runs)."""
+    wanted = []
+    for arg in inspect.signature(supports).parameters.values():
+        if arg.kind is inspect.Parameter.VAR_KEYWORD:
+            return SUPPORTS_KEYWORDS
+        if arg.kind is inspect.Parameter.KEYWORD_ONLY:
+            if arg.name in SUPPORTS_KEYWORDS:
+                wanted.append(arg.name)
+            elif arg.default is inspect.Parameter.empty:
+                raise TypeError(
+                    f"method {name!r}: supports() asks for {arg.name!r}; it may ask for "
+                    f"{', '.join(SUPPORTS_KEYWORDS)}"
+                )
+    return tuple(wanted)
+
+
+def missing_module(module: str) -> bool:
+    """Whether ``module`` cannot be imported here (found without importing it, where it can)."""
+    try:
+        return importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):  # a parent package missing, or a broken one
+        return True
 
 
 @dataclass(frozen=True)
@@ -58,6 +106,10 @@ class Method:
     flops: FlopModel | None = None
     iterates: Callable[..., Iterator[Any]] | None = None
     """For an iterative method: the generator yielding the iterate after every step."""
+    supports: Supports | None = None
+    """Why it cannot take a problem, or ``None`` (see the module docstring)."""
+    requires: tuple[tuple[str, str], ...] = ()
+    """Optional modules it imports, as (import name, how to install it) pairs."""
     doc: str = ""
 
     def __post_init__(self) -> None:
@@ -73,7 +125,29 @@ class Method:
             return f"{self.name} does not run on {backend} (runs on {runs_on})"
         if self.dtypes is not None and dtype not in self.dtypes:
             return f"{self.name} does not run in {dtype} (runs in {', '.join(sorted(self.dtypes))})"
-        return None
+        return self.missing_requirements()
+
+    def missing_requirements(self) -> str | None:
+        """Which of the modules it ``requires`` cannot be imported here, with how to install
+        them; ``None`` when all can."""
+        missing = [(module, hint) for module, hint in self.requires if missing_module(module)]
+        if not missing:
+            return None
+        modules = ", ".join(module for module, _ in missing)
+        hints = "; ".join(dict.fromkeys(hint for _, hint in missing))
+        return f"{self.name} needs {modules}, which is not installed ({hints})"
+
+    def refusal(self, inputs: tuple[Any, ...], **context: Any) -> str | None:
+        """What ``supports`` says of a problem with these host ``inputs``, given ``context``
+        (``SUPPORTS_KEYWORDS``: those it asks for are passed); ``None`` without ``supports``."""
+        if self.supports is None:
+            return None
+        wanted = supports_keywords(self.name, self.supports)
+        return self.supports(*inputs, **{k: context[k] for k in wanted})
+
+    def fits(self, task: Any) -> bool:
+        """Whether it takes ``task``'s inputs: the same family, and among its ``tasks``."""
+        return task.family == self.family and (self.tasks is None or task.name in self.tasks)
 
     def __call__(self, *inputs: Any, xp: Any, **params: Any) -> Any:
         return self.fn(*inputs, xp=xp, **params)
@@ -88,15 +162,41 @@ def method(
     tasks: set[str] | None = None,
     flops: FlopModel | None = None,
     iterative: bool = False,
+    supports: Supports | None = None,
+    requires: Iterable[str] | Mapping[str, str] = (),
 ) -> Callable[[Callable[..., Any]], Method]:
     """Decorator: make a ``Method`` from a function; parameters come from its signature.
 
-    With ``iterative=True`` the function is a generator of iterates (see the module docstring).
+    With ``iterative=True`` the function is a generator of iterates (see the module docstring);
+    a generator function without it, or a plain function with it, is a ``TypeError`` here.
+    ``supports`` may refuse a problem (see the module docstring). ``requires`` names the
+    optional modules it imports: a list of import names (installed with ``pip install NAME``)
+    or a mapping from import name to how to install it.
     """
+    if isinstance(requires, str):
+        requires = [requires]
+    hints = tuple(
+        requires.items()
+        if isinstance(requires, Mapping)
+        else ((module, f"pip install {module}") for module in requires)
+    )
 
     def wrap(fn: Callable[..., Any]) -> Method:
+        method_name = name or fn.__name__
+        if inspect.isgeneratorfunction(fn) and not iterative:
+            raise TypeError(
+                f"method {method_name!r} is a generator function: declare it with "
+                "@method(..., iterative=True), or return the result instead of yielding it"
+            )
+        if iterative and not inspect.isgeneratorfunction(fn):
+            raise TypeError(
+                f"method {method_name!r} is declared iterative=True but is not a generator "
+                "function: yield the iterate after every step"
+            )
+        if supports is not None:
+            supports_keywords(method_name, supports)
         return Method(
-            name=name or fn.__name__,
+            name=method_name,
             family=family,
             fn=functools.wraps(fn)(functools.partial(_last, fn)) if iterative else fn,
             iterates=fn if iterative else None,
@@ -105,7 +205,9 @@ def method(
             dtypes=frozenset(dtypes) if dtypes is not None else None,
             tasks=frozenset(tasks) if tasks is not None else None,
             flops=flops,
-            doc=(fn.__doc__ or "").strip(),
+            supports=supports,
+            requires=hints,
+            doc=inspect.cleandoc(fn.__doc__ or ""),
         )
 
     return wrap

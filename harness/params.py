@@ -47,9 +47,25 @@ class Param:
             return value
         raise ValueError(f"{value!r} is not of type {self.type.__name__}")
 
-    def describe(self) -> str:
+    def type_name(self) -> str:
+        """The type as a suite author reads it: ``int``, ``'a'|'b'``, ``float | None``."""
         kind = "|".join(repr(c) for c in self.choices) if self.choices else self.type.__name__
-        return f"{self.name}: {kind} = {self.default!r}"
+        return f"{kind} | None" if self.optional else kind
+
+    def describe(self) -> str:
+        return f"{self.name}: {self.type_name()} = {self.default!r}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Name, type, default and choices, JSON-able (tuples as lists); ``text`` is
+        ``describe()``."""
+        return {
+            "name": self.name,
+            "text": self.describe(),
+            "type": self.type.__name__,
+            "optional": self.optional,
+            "default": list(self.default) if isinstance(self.default, tuple) else self.default,
+            "choices": list(self.choices) if self.choices is not None else None,
+        }
 
 
 def _param(owner: str, name: str, hint: Any, default: Any) -> Param:

@@ -1,8 +1,10 @@
 """The registry: every backend, method and task the loaded plugins provide, by name.
 
-Each plugin's hooks are called one at a time, so a hook that raises, or returns something
-that is not a list of the expected objects, is recorded against that plugin and the others
-still register. Two plugins that provide the same name are a conflict: the name is kept out
+Each plugin's hooks are called through pluggy one plugin at a time (a hook caller holding
+that plugin alone), so that arguments a hook specification gains later reach the
+implementations that ask for them, and a hook that raises, or returns something that is not a
+list of the expected objects, is recorded against that plugin while the others still
+register. Two plugins that provide the same name are a conflict: the name is kept out
 of use and looking it up raises an error naming both distributions.
 """
 
@@ -13,6 +15,8 @@ import types
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+import pluggy
 
 from harness.backend import Backend
 from harness.discovery import PluginRecord, describe_exception, load_plugins
@@ -50,6 +54,33 @@ class DuplicateNameError(LookupError):
         return str(self.args[0])
 
 
+def _call_hook(
+    manager: pluggy.PluginManager, hook_name: str, plugin: Any, record: PluginRecord, expected: type
+) -> list[Any]:
+    """What one plugin's implementation of ``hook_name`` returns, called through pluggy with
+    the other plugins left out; a hook that raises, or returns anything but a list or tuple,
+    fails ``record`` (once) and provides nothing."""
+    others = [p for _, p in manager.list_name_plugin() if p is not None and p is not plugin]
+    caller = manager.subset_hook_caller(hook_name, remove_plugins=others)
+    try:
+        results = caller()
+    except (Exception, SystemExit) as exc:  # the plugin's fault: record it, keep the others
+        record.fail(f"{hook_name} raised {describe_exception(exc)}")
+        return []
+    provided = results[0] if results else None  # pluggy leaves a None result out
+    if not isinstance(provided, list | tuple):
+        record.fail(
+            f"{hook_name} returned {_short_repr(provided)}, not a list of {expected.__name__}"
+        )
+        return []
+    return list(provided)
+
+
+def _short_repr(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _origin(record: PluginRecord) -> str:
     dist = f"{record.distribution} {record.version}" if record.distribution else "no distribution"
     return f"plugin {record.name!r} ({dist})"
@@ -75,20 +106,17 @@ class Registry:
         by_name = {r.name: r for r in records}
         for kind, (hook_name, expected) in KINDS.items():
             for impl in getattr(manager.hook, hook_name).get_hookimpls():
-                registry._add(kind, expected, impl, by_name[impl.plugin_name])
+                record = by_name[impl.plugin_name]
+                provided = _call_hook(manager, hook_name, impl.plugin, record, expected)
+                registry._add(kind, expected, hook_name, provided, record)
         return registry
 
-    def _add(self, kind: str, expected: type, impl: Any, record: PluginRecord) -> None:
-        try:
-            provided = list(impl.function())
-        except (Exception, SystemExit) as exc:  # the plugin's fault: record it, keep the others
-            record.fail(f"{impl.function.__name__} raised {describe_exception(exc)}")
-            return
+    def _add(
+        self, kind: str, expected: type, hook_name: str, provided: list[Any], record: PluginRecord
+    ) -> None:
         for item in provided:
             if not isinstance(item, expected) or not isinstance(getattr(item, "name", None), str):
-                record.fail(
-                    f"{impl.function.__name__} returned {item!r}, not a named {expected.__name__}"
-                )
+                record.fail(f"{hook_name} returned {item!r}, not a named {expected.__name__}")
                 continue
             key = (kind, item.name)
             if key in self.conflicts:

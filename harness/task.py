@@ -9,6 +9,7 @@ family; how fast a method is, is the runner's business, not the task's.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,16 +48,42 @@ class Task:
     metrics: Metrics
     params: tuple[Param, ...] = ()
     doc: str = ""
+    example_sizes: tuple[int, ...] | None = None
+    """Sizes of a small instance, in ``size_names`` order, for quick checks (``harness
+    check-plugin``, the conformance tests); ``None``: 64, 16, 4, 4, ... (``small_sizes``)."""
+    exact: str | None = None
+    """The ``Problem.reference`` entry that is an exact output of a method, if there is one:
+    ``harness check-plugin`` checks the metrics are finite on it and on a perturbed copy."""
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise ValueError(f"task {self.name!r}: family {self.family!r} is not one of {FAMILIES}")
+        if self.example_sizes is not None and len(self.example_sizes) != len(self.size_names):
+            raise ValueError(
+                f"task {self.name!r}: example_sizes {self.example_sizes} do not match "
+                f"size_names {self.size_names}"
+            )
+
+    def small_sizes(self) -> dict[str, int]:
+        """The sizes of a small instance: ``example_sizes``, or 64, 16, 4, 4, ... by position."""
+        sizes = self.example_sizes or (64, 16, *[4] * len(self.size_names))
+        return dict(zip(self.size_names, sizes, strict=False))
 
 
 def task(
-    *, name: str, family: str, size_names: tuple[str, ...], metrics: Metrics
+    *,
+    name: str,
+    family: str,
+    size_names: tuple[str, ...],
+    metrics: Metrics,
+    example_sizes: tuple[int, ...] | None = None,
+    exact: str | None = None,
 ) -> Callable[[Generator], Task]:
-    """Decorator: make a ``Task`` from its generator; its parameters come from the signature."""
+    """Decorator: make a ``Task`` from its generator; its parameters come from the signature.
+
+    ``example_sizes`` are those of a small instance (in ``size_names`` order) for quick checks;
+    ``exact`` names the ``Problem.reference`` entry that is an exact output, if any.
+    """
 
     def wrap(generate: Generator) -> Task:
         return Task(
@@ -66,7 +93,9 @@ def task(
             generate=generate,
             metrics=metrics,
             params=params_from_signature(generate),
-            doc=(generate.__doc__ or "").strip(),
+            doc=inspect.cleandoc(generate.__doc__ or ""),
+            example_sizes=tuple(example_sizes) if example_sizes is not None else None,
+            exact=exact,
         )
 
     return wrap

@@ -33,7 +33,13 @@ def inverse_root_metrics(problem: Problem, X: np.ndarray) -> dict[str, float]:
     }
 
 
-@task(name="inverse_root", family="preconditioner", size_names=("n",), metrics=inverse_root_metrics)
+@task(
+    name="inverse_root",
+    family="preconditioner",
+    size_names=("n",),
+    metrics=inverse_root_metrics,
+    exact="inverse_root",
+)
 def generate_inverse_root(
     sizes: Mapping[str, int],
     rng: np.random.Generator,

@@ -43,7 +43,13 @@ def least_squares_metrics(problem: Problem, output: Any) -> dict[str, float]:
     return metrics
 
 
-@task(name="least_squares", family="sketch", size_names=("m", "n"), metrics=least_squares_metrics)
+@task(
+    name="least_squares",
+    family="sketch",
+    size_names=("m", "n"),
+    metrics=least_squares_metrics,
+    exact="solution",
+)
 def generate_least_squares(
     sizes: Mapping[str, int],
     rng: np.random.Generator,

@@ -119,6 +119,7 @@ def real_matrix(m: int, n: int, kind: str, layer: str, step: int, seed: int) -> 
     family="orthogonalizer",
     size_names=("m", "n"),
     metrics=orthogonalize_metrics,
+    exact="polar",
 )
 def generate_orthogonalize(
     sizes: Mapping[str, int],

@@ -45,7 +45,7 @@ def scipy_cg_solve(
     x, info = cg(A, b, rtol=tol, atol=0.0, maxiter=maxiter, M=M, callback=count)
     if info < 0:
         raise ArithmeticError(f"scipy.sparse.linalg.cg failed (info = {info})")
-    return x, np.array([iterations], dtype=np.float64)
+    return x, np.array([iterations], dtype=b.dtype)  # in the case's dtype, as every output
 
 
 def _operator(A: Any, b: np.ndarray, apply: Any) -> Any:
@@ -98,7 +98,7 @@ def ilu_cg(
     return scipy_cg_solve(A, b, _operator(A, b, factors.solve), tol, maxiter)
 
 
-@method(**REFERENCE)
+@method(**REFERENCE, requires={"pyamg": "pip install 'linalg-harness[references]'"})
 def amg_cg(
     A: Any,
     b: Any,
@@ -113,10 +113,7 @@ def amg_cg(
     pyamg's defaults: symmetric strength of connection, Jacobi-smoothed prolongation,
     symmetric Gauss–Seidel smoothing), a symmetric preconditioner. Iterations barely grow
     with the grid size on Poisson problems. Needs pyamg (the ``references`` extra)."""
-    try:
-        import pyamg
-    except ImportError as exc:
-        raise ImportError("amg_cg needs pyamg: pip install 'linalg-harness[references]'") from exc
+    import pyamg
     from scipy.sparse import csr_array
 
     hierarchy = pyamg.smoothed_aggregation_solver(csr_array(A))

@@ -19,9 +19,6 @@ installs it); torch's cases are ``unavailable`` without torch, as the backend sa
 
 from __future__ import annotations
 
-import dataclasses
-import importlib.util
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -33,27 +30,8 @@ from harness import Method, hookimpl, method
 DTYPES = {"float32", "float64"}
 
 
-@dataclass(frozen=True)
-class LibraryMethod(Method):
-    """A method that needs an optional library: unsupported, saying so, where it is missing."""
-
-    library: str = ""
-    """The import name of the library (``sklearn``)."""
-    install: str = ""
-    """How to install it."""
-
-    def unsupported_reason(self, backend: str, dtype: str) -> str | None:
-        if importlib.util.find_spec(self.library) is None:
-            return f"{self.name} needs {self.library}, which is not installed ({self.install})"
-        return super().unsupported_reason(backend, dtype)
-
-
-def needs_sklearn(reference: Method) -> LibraryMethod:
-    """``reference`` as a method unsupported where scikit-learn is not installed."""
-    fields = {f.name: getattr(reference, f.name) for f in dataclasses.fields(Method)}
-    return LibraryMethod(
-        **fields, library="sklearn", install="pip install 'linalg-harness[references]'"
-    )
+NEEDS_SKLEARN = {"sklearn": "pip install 'linalg-harness[references]'"}
+"""``requires=`` of the scikit-learn references: unsupported, saying so, where it is missing."""
 
 
 def sklearn_svd_flops(sizes: Any, params: Any) -> float:
@@ -64,8 +42,8 @@ def sklearn_svd_flops(sizes: Any, params: Any) -> float:
     return randomized_svd_flops(sizes, {**params, "power_iterations": q})
 
 
-@needs_sklearn
 @method(
+    requires=NEEDS_SKLEARN,
     family="sketch",
     tasks={"low_rank_approx"},
     backends={"numpy"},
@@ -134,8 +112,9 @@ def _left_projection(projection: Any, A: Any) -> Any:
     return np.ascontiguousarray(SA.toarray() if hasattr(SA, "toarray") else SA)
 
 
-@needs_sklearn
-@method(family="sketch", tasks=SKETCH_TASKS, backends={"numpy"}, dtypes=DTYPES)
+@method(
+    requires=NEEDS_SKLEARN, family="sketch", tasks=SKETCH_TASKS, backends={"numpy"}, dtypes=DTYPES
+)
 def sklearn_gaussian_projection(A: Any, s: int, *, xp: Any, seed: int = 0) -> Any:
     """scikit-learn's ``GaussianRandomProjection(n_components=s, random_state=seed)``:
     Sᵢⱼ ~ N(0, 1/s), the reference for the ``gaussian`` sketch (same distribution, another
@@ -146,8 +125,9 @@ def sklearn_gaussian_projection(A: Any, s: int, *, xp: Any, seed: int = 0) -> An
     return _left_projection(GaussianRandomProjection(n_components=s, random_state=seed), A)
 
 
-@needs_sklearn
-@method(family="sketch", tasks=SKETCH_TASKS, backends={"numpy"}, dtypes=DTYPES)
+@method(
+    requires=NEEDS_SKLEARN, family="sketch", tasks=SKETCH_TASKS, backends={"numpy"}, dtypes=DTYPES
+)
 def sklearn_sparse_projection(
     A: Any, s: int, *, xp: Any, seed: int = 0, density: float = 0.0
 ) -> Any:

@@ -30,6 +30,7 @@ def trace_estimation_metrics(problem: Problem, output: Any) -> dict[str, float]:
     family="sketch",
     size_names=("n",),
     metrics=trace_estimation_metrics,
+    exact="trace",
 )
 def generate_trace_estimation(
     sizes: Mapping[str, int],

@@ -3,7 +3,8 @@
 Builds a new venv (no system site packages), pip-installs linalg-harness and the example
 plugin in examples/thirdparty-plugin (both non-editable, without torch), then checks through
 the installed ``harness`` command that the plugin is discovered by entry point, that the torch
-backends say why they cannot run, and that the plugin's method runs a suite correctly.
+backends say why they cannot run, that the plugin passes ``harness check-plugin`` (as its own
+tests check), and that the plugin's method runs a suite correctly.
 """
 
 from __future__ import annotations
@@ -125,6 +126,17 @@ def test_thirdparty_plugin_in_fresh_venv(venv: dict) -> None:
         assert backends[name]["available"] is False
         assert "torch is not installed" in backends[name]["reason"]
     assert backends["numpy"]["available"] is True
+
+    # The plugin passes the conformance checks its own tests run (examples/.../tests).
+    report = json.loads(
+        _run(
+            [bin_dir / "harness", "check-plugin", "harness-cubic-ns", "--json"],
+            cwd=tmp,
+            env=env,
+            timeout=300,
+        )
+    )
+    assert report["failed"] == 0 and report["passed"] > 0, report
 
     # The plugin's method runs next to a built-in one from the example suite.
     suite = PLUGIN / "suite.yaml"

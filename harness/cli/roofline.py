@@ -6,13 +6,12 @@ import json
 import sys
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from harness import metadata
 from harness import roofline as roofline_module
 from harness.backend import probe
-from harness.cli.common import console, errors
+from harness.cli.common import console, errors, escape
 from harness.registry import Registry, UnknownNameError
 
 
