@@ -42,9 +42,9 @@ from pathlib import Path as _Path
 from typing import Any as _Any
 from typing import ClassVar as _ClassVar
 
-from harness import registry as _registry
-from harness import runner as _runner
-from harness import suite as _suite
+from harness.plugins import registry as _registry
+from harness.run import runner as _runner
+from harness.suite import loader as _suite
 
 SUITE_ENV = "HARNESS_ASV_SUITE"
 """Environment variable naming the suite file to track (default ``suites/asv.yaml``)."""

@@ -3,11 +3,11 @@
 The names a plugin author needs are importable from here; see docs/writing-plugins.md.
 """
 
-from harness.backend import Availability, Backend
-from harness.hookspecs import hookimpl
-from harness.method import FAMILIES, Method, method
-from harness.params import Param
-from harness.task import Problem, Task, task
+from harness.model.backend import Availability, Backend
+from harness.model.method import FAMILIES, Method, method
+from harness.model.params import Param
+from harness.model.task import Problem, Task, task
+from harness.plugins.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 

@@ -22,11 +22,11 @@ import dataclasses
 import statistics
 import time
 
-from harness.case import Case, RunOptions
-from harness.dask_executor import DaskExecutor
-from harness.executors import Executor, LocalExecutor
-from harness.registry import Registry
-from harness.timing import TimingOptions
+from harness.plugins.registry import Registry
+from harness.run.case import Case, RunOptions
+from harness.run.dask_executor import DaskExecutor
+from harness.run.executors import Executor, LocalExecutor
+from harness.run.timing import TimingOptions
 
 
 def cases(count: int) -> list[Case]:

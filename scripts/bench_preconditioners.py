@@ -1,5 +1,5 @@
 """The preconditioner figures of issue 4, measured in one run with the harness's own timing
-(``harness.timing.measure`` on the numpy backend, one BLAS thread: on 2 shared cores a
+(``harness.run.timing.measure`` on the numpy backend, one BLAS thread: on 2 shared cores a
 two-thread dot product can be a hundred times slower than a one-thread one).
 
 Run: ``.venv/bin/python scripts/bench_preconditioners.py`` (about three minutes on 2 cores).
@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from harness.execute import to_host
-from harness.registry import Registry
-from harness.timing import TimingOptions, measure
+from harness.plugins.registry import Registry
+from harness.run.execute import to_host
+from harness.run.timing import TimingOptions, measure
 
 REGISTRY = Registry.load()
 BACKEND = REGISTRY.backend("numpy")

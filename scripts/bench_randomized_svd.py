@@ -1,5 +1,5 @@
 """Randomized SVD against scikit-learn's (issue 5), measured in one run with the harness's own
-timing (``harness.timing.measure`` on the numpy backend, float64, one BLAS thread by default:
+timing (``harness.run.timing.measure`` on the numpy backend, float64, one BLAS thread by default:
 on 2 shared cores a two-thread product is noisier than a one-thread one).
 
 Run: ``.venv/bin/python scripts/bench_randomized_svd.py [--rounds 7] [--threads 1]`` (about
@@ -30,11 +30,11 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from harness_builtins.randomized_svd import orthonormal_basis, test_matrix_product
+from harness_builtins.sketches.randomized_svd import orthonormal_basis, test_matrix_product
 from threadpoolctl import threadpool_limits
 
-from harness.registry import Registry
-from harness.timing import TimingOptions, measure
+from harness.plugins.registry import Registry
+from harness.run.timing import TimingOptions, measure
 
 REGISTRY = Registry.load()
 BACKEND = REGISTRY.backend("numpy")

@@ -1,5 +1,5 @@
 """The sketch figures of issue 5, measured in one run with the harness's own timing
-(``harness.timing.measure``, warm cache) on the numpy backend (and torch for comparison),
+(``harness.run.timing.measure``, warm cache) on the numpy backend (and torch for comparison),
 with one BLAS thread: on 2 shared cores two-thread BLAS calls wait on each other's wake-ups,
 and the FWHT's many small GEMMs then run 4-8x slower and erratically.
 
@@ -8,7 +8,7 @@ Run: ``.venv/bin/python scripts/bench_sketches.py`` (a few minutes on 2 busy cor
 
 1. CountSketch (``countsketch``, s = 1000) of a 10⁶ × 100 float64 matrix: its median time
    against one read of the matrix (800 MB) at the copy bandwidth measured in this run by
-   ``harness.roofline.measure_bandwidth`` (goal: within 3×), and against numpy's own
+   ``harness.run.roofline.measure_bandwidth`` (goal: within 3×), and against numpy's own
    column sum (one streaming read in practice).
 2. The fast Walsh–Hadamard transform's block size (``fwht(block=b)``) on 2¹⁸ × 64: the
    time per block size, which is what ``HADAMARD_BLOCK`` was chosen from.
@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from harness.registry import Registry
-from harness.roofline import measure_bandwidth
-from harness.timing import TimingOptions, measure
+from harness.plugins.registry import Registry
+from harness.run.roofline import measure_bandwidth
+from harness.run.timing import TimingOptions, measure
 
 REGISTRY = Registry.load()
 OPTIONS = TimingOptions(warmup=1, min_time=0, min_samples=5, budget=0)
@@ -43,7 +43,7 @@ def median_seconds(call: Any, backend: Any) -> float:
 
 
 def countsketch_against_bandwidth() -> None:
-    from harness_builtins.sketches import countsketch
+    from harness_builtins.sketches.sketches import countsketch
 
     numpy = REGISTRY.backend("numpy")
     bandwidth = measure_bandwidth(numpy, "float64")["copy_gbs"]
@@ -67,7 +67,7 @@ def countsketch_against_bandwidth() -> None:
 
 
 def fwht_block_sizes() -> None:
-    from harness_builtins.sketches import HADAMARD_BLOCK, fwht
+    from harness_builtins.sketches.sketches import HADAMARD_BLOCK, fwht
 
     print(f"2. FWHT of a 2^18 x 64 float64 array by block size (HADAMARD_BLOCK = {HADAMARD_BLOCK})")
     X = np.random.default_rng(0).standard_normal((2**18, 64))
@@ -84,7 +84,7 @@ def fwht_block_sizes() -> None:
 
 
 def srht_against_gaussian(n: int = 64) -> None:
-    from harness_builtins.sketches import gaussian, srht
+    from harness_builtins.sketches.sketches import gaussian, srht
 
     backend = REGISTRY.backend("numpy")
     print(f"3. SRHT against Gaussian sketch, numpy float64, n = {n}")

@@ -24,9 +24,14 @@ from typing import Any
 
 import array_api_compat.numpy as xp
 import numpy as np
-from harness_builtins.graph_filter_task import generate_graph_filter
-from harness_builtins.spectral_filters import chebyshev, gram_iteration, lanczos, power_iteration
-from harness_builtins.spectral_norm_task import generate_spectral_norm
+from harness_builtins.spectral.graph_filter_task import generate_graph_filter
+from harness_builtins.spectral.spectral_filters import (
+    chebyshev,
+    gram_iteration,
+    lanczos,
+    power_iteration,
+)
+from harness_builtins.spectral.spectral_norm_task import generate_spectral_norm
 from threadpoolctl import threadpool_limits
 
 TARGET = 1e-6

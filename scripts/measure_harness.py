@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python scripts/measure_harness.py`` (about two minutes on 2 cores). Prints:
 
 1. Fidelity: numpy workloads of about 10 µs, 1 ms and 100 ms, timed by the harness
-   (``harness.timing.measure``) and independently by ``timeit`` (best of 5 medians of 7
+   (``harness.run.timing.measure``) and independently by ``timeit`` (best of 5 medians of 7
    repeats at ``autorange``'s loop count), interleaved in the same process; the ratio for each.
 2. Repeatability: the smoke suite run twice (``harness run smoke``, worker processes);
    the distribution of per-case median ratios, and the share within 5%.
@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.registry import Registry
-from harness.suite import load
-from harness.timing import TimingOptions, measure
+from harness.plugins.registry import Registry
+from harness.run.timing import TimingOptions, measure
+from harness.suite.loader import load
 
 ROUNDS = 3
 

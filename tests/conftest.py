@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from harness.case import Case, CaseResult, RunOptions
-from harness.registry import Registry
-from harness.runner import ProblemCache, run_case
-from harness.timing import TimingOptions
+from harness.plugins.registry import Registry
+from harness.run.case import Case, CaseResult, RunOptions
+from harness.run.runner import ProblemCache, run_case
+from harness.run.timing import TimingOptions
 
 REPO = Path(__file__).resolve().parent.parent
 HARNESS = [sys.executable, "-m", "harness"]

@@ -12,7 +12,7 @@ from types import ModuleType
 import click
 import pytest
 
-from harness import asv as asv_cli
+from harness.cli import asv as asv_cli
 
 REPO = Path(__file__).resolve().parent.parent
 MODULE = REPO / "benchmarks" / "suite_cases.py"

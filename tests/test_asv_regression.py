@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.registry import Registry
-from harness.suite import load
+from harness.plugins.registry import Registry
+from harness.suite.loader import load
 
 REPO = Path(__file__).resolve().parent.parent
 ASV = [sys.executable, "-m", "asv"]
@@ -99,7 +99,7 @@ def copy_asv_files(clone: Path) -> None:
 
 def slow_down(clone: Path, name: str) -> Path:
     """Append the slowdown of method ``name`` to the plugin module that defines it."""
-    for module in sorted((clone / "plugins").glob("*.py")):
+    for module in sorted((clone / "plugins").rglob("*.py")):
         if re.search(rf"^def {name}\(", module.read_text(), re.MULTILINE):
             with module.open("a") as file:
                 file.write(SLOWDOWN.format(name=name))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.backend import CudaEventTimer
-from harness.registry import Registry
+from harness.model.backend import CudaEventTimer
+from harness.plugins.registry import Registry
 
 REGISTRY = Registry.load()
 CPU_BACKENDS = ["numpy", "torch"]

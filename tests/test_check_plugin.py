@@ -10,8 +10,8 @@ import nonconforming_plugin
 import pytest
 from conftest import REPO, SitePackages, run_cli
 
-from harness.conformance import Check, check_plugin
-from harness.registry import Registry
+from harness.plugins.conformance import Check, check_plugin
+from harness.plugins.registry import Registry
 
 EXAMPLE = REPO / "examples" / "thirdparty-plugin" / "src" / "harness_cubic_ns" / "__init__.py"
 RUN = "runs on orthogonalize, numpy, float64"

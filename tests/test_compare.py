@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
-from harness.case import Case, CaseResult
-from harness.compare import MetricTolerance, compare_runs, find_run
-from harness.db import ResultsDB
-from harness.stats import summarize
+from harness.results.compare import MetricTolerance, compare_runs, find_run
+from harness.results.db import ResultsDB
+from harness.run.case import Case, CaseResult
+from harness.run.stats import summarize
 
 MACHINE: dict[str, Any] = {
     "project": {"commit": "aaaa1111" + "0" * 32, "dirty": False},

@@ -19,13 +19,13 @@ import numpy as np
 import pytest
 from conftest import QUICK
 
-from harness.backend import DTYPES, probe
-from harness.case import Case
-from harness.params import bind
-from harness.registry import Registry
-from harness.runner import ProblemCache, run_case
-from harness.sparse import as_operator, is_sparse
-from harness.task import Problem
+from harness.model.backend import DTYPES, probe
+from harness.model.params import bind
+from harness.model.sparse import as_operator, is_sparse
+from harness.model.task import Problem
+from harness.plugins.registry import Registry
+from harness.run.case import Case
+from harness.run.runner import ProblemCache, run_case
 
 TINY: dict[str, list[tuple[dict[str, int], dict[str, Any]]]] = {
     "orthogonalize": [({"m": 8, "n": 8}, {})],

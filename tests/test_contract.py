@@ -18,8 +18,8 @@ from conftest import REPO, run_cli, run_one
 
 from harness import Backend, hookimpl, method, task
 from harness.cli import main
-from harness.registry import Registry
-from harness.sparse import SparseOperator
+from harness.model.sparse import SparseOperator
+from harness.plugins.registry import Registry
 
 DOC = (REPO / "docs" / "writing-plugins.md").read_text()
 
@@ -181,7 +181,9 @@ def test_unsupported_cases_leave_the_run_exit_status_0(site, tmp_path):
         "harness-contract",
         "contract_plugin",
         """
-        from harness import hookimpl, method
+        from harness import hookimpl
+
+        from harness import method
 
         @method(family="orthogonalizer", supports=lambda G: "never")
         def refuses(G, *, xp):

@@ -11,7 +11,7 @@ import pytest
 from conftest import HARNESS
 from v1_database import write_v1
 
-from harness.db import SCHEMA_VERSION, ResultsDB, ResumeError, case_key
+from harness.results.db import SCHEMA_VERSION, ResultsDB, ResumeError, case_key
 
 
 def _layout(path) -> dict[str, set]:

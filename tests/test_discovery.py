@@ -7,10 +7,12 @@ import json
 import pytest
 from conftest import run_cli
 
-from harness.registry import DuplicateNameError, Registry
+from harness.plugins.registry import DuplicateNameError, Registry
 
 METHOD_PLUGIN = """
-from harness import hookimpl, method
+from harness import hookimpl
+
+from harness import method
 
 @method(family="orthogonalizer")
 def {name}(G, *, xp):
@@ -52,7 +54,9 @@ def test_hook_that_raises_is_reported_and_other_hooks_still_register(site):
         "raising-plugin",
         "raising_plugin",
         """
-        from harness import hookimpl, method
+        from harness import hookimpl
+
+        from harness import method
 
         @method(family="orthogonalizer")
         def fine(G, *, xp):
@@ -112,7 +116,7 @@ def test_block_env_var_skips_named_plugins(monkeypatch):
 
 
 def test_disable_autoload_loads_only_explicit_plugins(monkeypatch):
-    import harness_builtins.numpy_backend as numpy_plugin
+    import harness_builtins.backends.numpy_backend as numpy_plugin
 
     monkeypatch.setenv("HARNESS_DISABLE_PLUGIN_AUTOLOAD", "1")
     registry = Registry.load(extra=[("only-numpy", numpy_plugin)])
@@ -160,7 +164,7 @@ def test_exiting_at_import_and_nameless_objects_fail_only_their_plugin(site):
         "nameless_plugin",
         """
         from harness import hookimpl
-        from harness_builtins.numpy_backend import NumpyBackend
+        from harness_builtins.backends.numpy_backend import NumpyBackend
 
         class Nameless(NumpyBackend):
             name = None

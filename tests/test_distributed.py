@@ -24,16 +24,16 @@ distributed = pytest.importorskip("distributed")
 import psutil  # noqa: E402 - a dependency of distributed
 from conftest import run_cli  # noqa: E402
 from distributed import Nanny, Scheduler, SpecCluster  # noqa: E402
-from harness_builtins.numpy_backend import NumpyBackend  # noqa: E402
+from harness_builtins.backends.numpy_backend import NumpyBackend  # noqa: E402
 
 from harness import hookimpl, method  # noqa: E402
-from harness.case import CaseResult  # noqa: E402
-from harness.dask_executor import GPU, LOCAL_CLUSTER_CONFIG, SLOT, DaskExecutor  # noqa: E402
-from harness.db import ResultsDB  # noqa: E402
-from harness.executors import LocalExecutor  # noqa: E402
-from harness.registry import Registry  # noqa: E402
-from harness.runner import run_suite  # noqa: E402
-from harness.suite import Suite, load  # noqa: E402
+from harness.plugins.registry import Registry  # noqa: E402
+from harness.results.db import ResultsDB  # noqa: E402
+from harness.run.case import CaseResult  # noqa: E402
+from harness.run.dask_executor import GPU, LOCAL_CLUSTER_CONFIG, SLOT, DaskExecutor  # noqa: E402
+from harness.run.executors import LocalExecutor  # noqa: E402
+from harness.run.runner import run_suite  # noqa: E402
+from harness.suite.loader import Suite, load  # noqa: E402
 
 TIMING = "timing: {warmup: 0, min_time: 0, min_samples: 2, budget: 0, roofline: false, threads: 1}"
 

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from test_compare import record, store, tight
 
 from harness.cli import main
-from harness.compare import compare_runs
-from harness.db import ResultsDB
+from harness.results.compare import compare_runs
+from harness.results.db import ResultsDB
 
 
 def cli(*args: str | int | Path):

@@ -18,7 +18,7 @@ from hardening import TINY, cli, env_with
 
 from harness import cache
 from harness.cli import main
-from harness.registry import Registry
+from harness.plugins.registry import Registry
 
 HOSTILE = {
     "escape": "evil\x1b[2J\x1b[31m",

@@ -20,8 +20,8 @@ from click.testing import Result
 from conftest import HARNESS
 from hardening import cli, digest
 
-from harness import export as tidy
 from harness import output_files
+from harness.results import export as tidy
 
 TINY = """\
 name: tiny

@@ -15,10 +15,10 @@ from click.testing import CliRunner
 from conftest import run_cli
 
 from harness.cli import main
-from harness.params import Param
-from harness.registry import Registry
-from harness.suite import SuiteError, load
-from harness.suite_values import nonfinite, unsafe_text
+from harness.model.params import Param
+from harness.plugins.registry import Registry
+from harness.suite.loader import SuiteError, load
+from harness.suite.values import nonfinite, unsafe_text
 
 HEAD = """\
 timing: {roofline: false}
@@ -490,7 +490,10 @@ def test_a_parameter_whose_default_is_not_finite_takes_nan_and_infinity(tmp_path
         """
         import math
 
-        from harness import hookimpl, method
+        from harness import hookimpl
+
+
+        from harness import method
 
         @method(family="orthogonalizer")
         def capped(G, *, xp, limit: float = math.inf):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import misbehaving_plugin
 import pytest
 
-from harness.db import ResultsDB
-from harness.registry import Registry
-from harness.runner import run_suite
-from harness.suite import load
+from harness.plugins.registry import Registry
+from harness.results.db import ResultsDB
+from harness.run.runner import run_suite
+from harness.suite.loader import load
 
 SUITE = """
 timing: {warmup: 0, min_time: 0, min_samples: 2, budget: 0, timeout: 5,
@@ -68,9 +68,9 @@ def test_plugins_that_are_not_modules_cannot_go_to_a_worker():
 
 
 def test_unusual_deaths_and_unpicklable_problems_are_results_not_crashes():
-    from harness.case import Case, RunOptions
-    from harness.isolation import _death, run_in_worker
-    from harness.task import Problem
+    from harness.model.task import Problem
+    from harness.run.case import Case, RunOptions
+    from harness.run.isolation import _death, run_in_worker
 
     assert _death(-40) == "worker died from signal 40"
     assert _death(-11) == "worker died from SIGSEGV"

@@ -6,10 +6,10 @@ import array_api_compat.numpy as xnp
 import numpy as np
 import pytest
 from conftest import run_one
-from harness_builtins.inverse_roots import pade_sqrt_polynomials
+from harness_builtins.preconditioners.inverse_roots import pade_sqrt_polynomials
 
-from harness.case import CaseResult
-from harness.registry import Registry
+from harness.plugins.registry import Registry
+from harness.run.case import CaseResult
 
 REGISTRY = Registry.load()
 BACKENDS_DTYPES = [(b, d) for b in ("numpy", "torch") for d in ("float64", "float32")]

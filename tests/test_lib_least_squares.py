@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 import torch
 from conftest import run_one as run_case_inline
-from harness_builtins.least_squares_task import least_squares_metrics
-from harness_builtins.sketched_least_squares import (
+from harness_builtins.sketches.least_squares_task import least_squares_metrics
+from harness_builtins.sketches.sketched_least_squares import (
     lsqr,
     sketch_and_solve,
     sketch_precondition_lsqr,
 )
 
-from harness.registry import Registry
+from harness.plugins.registry import Registry
 
 REGISTRY = Registry.load()
 

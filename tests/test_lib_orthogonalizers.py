@@ -9,12 +9,12 @@ import array_api_compat.numpy as xnp
 import numpy as np
 import pytest
 from conftest import run_one, run_orthogonalize
-from harness_builtins.orthogonal_parametrizations import householder_chain
-from harness_builtins.orthogonalize_task import generate_orthogonalize
-from harness_builtins.orthogonalizers import newton_schulz, robust_core
+from harness_builtins.orthogonalizers.orthogonal_parametrizations import householder_chain
+from harness_builtins.orthogonalizers.orthogonalize_task import generate_orthogonalize
+from harness_builtins.orthogonalizers.orthogonalizers import newton_schulz, robust_core
 
-from harness.case import CaseResult
-from harness.registry import Registry
+from harness.plugins.registry import Registry
+from harness.run.case import CaseResult
 
 REGISTRY = Registry.load()
 BACKENDS_DTYPES = [
@@ -150,7 +150,7 @@ def test_cholesky_qr2_fails_cleanly_on_a_rank_deficient_input():
 
 def run_with_input(method_name: str, G: np.ndarray, backend: str = "numpy") -> CaseResult:
     """Run one case of the orthogonalize task on a given matrix (a one-off task plugin)."""
-    from harness_builtins.orthogonalize_task import orthogonalize_metrics
+    from harness_builtins.orthogonalizers.orthogonalize_task import orthogonalize_metrics
 
     from harness import Problem, hookimpl, task
 

@@ -8,15 +8,18 @@ import array_api_compat.numpy as xnp
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from harness_builtins._xp import diagonal
-from harness_builtins.linear_preconditioners import lanczos_interval, nystrom_preconditioner
-from harness_builtins.pcg import kappa_estimate, pcg
-from harness_builtins.spd_solve_task import poisson, poisson_solve
+from harness_builtins.preconditioners.linear_preconditioners import (
+    lanczos_interval,
+    nystrom_preconditioner,
+)
+from harness_builtins.preconditioners.pcg import kappa_estimate, pcg
+from harness_builtins.preconditioners.spd_solve_task import poisson, poisson_solve
+from harness_builtins.shared import diagonal
 
-from harness.case import Case, CaseResult, RunOptions
-from harness.registry import Registry
-from harness.runner import ProblemCache, run_case
-from harness.timing import TimingOptions
+from harness.plugins.registry import Registry
+from harness.run.case import Case, CaseResult, RunOptions
+from harness.run.runner import ProblemCache, run_case
+from harness.run.timing import TimingOptions
 
 REGISTRY = Registry.load()
 QUICK = RunOptions(TimingOptions(warmup=0, min_time=0, min_samples=1, budget=0), "inline")

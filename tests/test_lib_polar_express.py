@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from harness_builtins.orthogonalizers import NEWTON_SCHULZ_COEFFICIENTS
-from harness_builtins.polar_express import (
+from harness_builtins.orthogonalizers.orthogonalizers import NEWTON_SCHULZ_COEFFICIENTS
+from harness_builtins.orthogonalizers.polar_express import (
     POLAR_EXPRESS_PUBLISHED,
     odd_quintic,
     optimal_quintic,

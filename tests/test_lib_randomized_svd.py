@@ -16,11 +16,11 @@ import pytest
 import torch
 from conftest import run_cli
 from conftest import run_one as run_case_inline
-from harness_builtins.low_rank_approx_task import low_rank_approx_metrics
-from harness_builtins.randomized_svd import orthonormal_basis, randomized_svd, range_finder
-from harness_builtins.sketches import SKETCH_NAMES
+from harness_builtins.sketches.low_rank_approx_task import low_rank_approx_metrics
+from harness_builtins.sketches.randomized_svd import orthonormal_basis, randomized_svd, range_finder
+from harness_builtins.sketches.sketches import SKETCH_NAMES
 
-from harness.registry import Registry
+from harness.plugins.registry import Registry
 
 REGISTRY = Registry.load()
 

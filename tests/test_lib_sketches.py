@@ -1,4 +1,5 @@
-"""The sketches of harness_builtins.sketches and the subspace_embedding / matrix_product tasks."""
+"""The sketches of harness_builtins.sketches.sketches and the subspace_embedding and
+matrix_product tasks."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import scipy.linalg
 import scipy.sparse
 import torch
 from conftest import run_cli, run_one
-from harness_builtins.sketches import (
+from harness_builtins.sketches.sketches import (
     SKETCH_NAMES,
     apply_sketch,
     dct_ortho,
@@ -23,7 +24,7 @@ from harness_builtins.sketches import (
     pivotal_sample,
     real_fourier_ortho,
 )
-from harness_builtins.subspace_embedding_task import spiky_rows
+from harness_builtins.sketches.subspace_embedding_task import spiky_rows
 
 OBLIVIOUS = [name for name in SKETCH_NAMES if name != "leverage_scores"]
 VARIANTS = [(name, {}) for name in SKETCH_NAMES] + [("leverage_scores", {"sampling": "pivotal"})]
@@ -129,7 +130,7 @@ def test_distortion_shrinks_as_the_sketch_grows(name, params):
 def test_sparse_input_gives_the_dense_result(name, params, xp, to_backend):
     """S A for a sparse A equals S A for the same A dense, same seed (CountSketch in
     O(nnz(A)) included), as the backend's own sparse CSR."""
-    from harness_builtins.torch_backend import TorchBackend
+    from harness_builtins.backends.torch_backend import TorchBackend
 
     A = scipy.sparse.random_array((300, 6), density=0.2, rng=np.random.default_rng(3), format="csr")
     if to_backend is None:

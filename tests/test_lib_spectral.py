@@ -11,10 +11,10 @@ import array_api_compat.numpy as xp_numpy
 import numpy as np
 import pytest
 from conftest import run_cli, run_one
-from harness_builtins import _graphs
-from harness_builtins._filters import Filter
-from harness_builtins.graph_filter_task import converged_chebyshev, generate_graph_filter
-from harness_builtins.spectral_filters import (
+from harness_builtins.spectral import graphs
+from harness_builtins.spectral.filters import Filter
+from harness_builtins.spectral.graph_filter_task import converged_chebyshev, generate_graph_filter
+from harness_builtins.spectral.spectral_filters import (
     chebyshev,
     exact_eigh,
     gram_iteration,
@@ -22,9 +22,12 @@ from harness_builtins.spectral_filters import (
     lanczos_steps,
     power_iteration,
 )
-from harness_builtins.spectral_norm_task import generate_spectral_norm, spectral_norm_metrics
+from harness_builtins.spectral.spectral_norm_task import (
+    generate_spectral_norm,
+    spectral_norm_metrics,
+)
 
-from harness.registry import Registry
+from harness.plugins.registry import Registry
 
 
 @pytest.fixture(scope="module")
@@ -68,14 +71,14 @@ def test_jackson_damping_removes_the_gibbs_overshoot_of_the_ideal_low_pass():
 
 
 def test_grid_reference_is_the_exact_eigendecomposition():
-    L = _graphs.grid_laplacian(6, 2)
-    lam = _graphs.grid_eigenvalues(6, 2).ravel()
+    L = graphs.grid_laplacian(6, 2)
+    lam = graphs.grid_eigenvalues(6, 2).ravel()
     X = np.random.default_rng(1).standard_normal((36, 2))
-    C = _graphs.grid_transform(X, 6, 2)
-    assert np.allclose(_graphs.grid_transform(lam[:, None] * C, 6, 2, inverse=True), L @ X)
+    C = graphs.grid_transform(X, 6, 2)
+    assert np.allclose(graphs.grid_transform(lam[:, None] * C, 6, 2, inverse=True), L @ X)
     assert np.allclose(np.sort(lam), np.linalg.eigvalsh(L.toarray()))
     with pytest.raises(ValueError, match=r"closest: 961 \(31\^2\) or 1024 \(32\^2\)"):
-        _graphs.grid_side(1000, 2)
+        graphs.grid_side(1000, 2)
 
 
 @pytest.mark.parametrize("graph", ["sbm", "geometric", "barabasi_albert", "digits_knn"])

@@ -13,10 +13,10 @@ import pytest
 import scipy.sparse as sp
 import torch
 from conftest import run_one as run_case_inline
-from harness_builtins.trace_estimation_task import trace_estimation_metrics
-from harness_builtins.trace_estimators import hutchinson, hutchpp
+from harness_builtins.sketches.trace_estimation_task import trace_estimation_metrics
+from harness_builtins.sketches.trace_estimators import hutchinson, hutchpp
 
-from harness.registry import Registry
+from harness.plugins.registry import Registry
 
 REGISTRY = Registry.load()
 

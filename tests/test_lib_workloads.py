@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from harness_builtins import orthogonalize_task, workloads
+from harness_builtins import workloads
+from harness_builtins.orthogonalizers import orthogonalize_task
 
 from harness import cache
 

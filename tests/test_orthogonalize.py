@@ -9,7 +9,7 @@ import pytest
 from conftest import run_orthogonalize
 
 from harness import hookimpl, method
-from harness.registry import Registry
+from harness.plugins.registry import Registry
 
 REGISTRY = Registry.load()
 

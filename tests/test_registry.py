@@ -7,8 +7,8 @@ from typing import Literal
 import pytest
 
 from harness import method
-from harness.params import bind, params_from_signature
-from harness.registry import Registry, UnknownNameError
+from harness.model.params import bind, params_from_signature
+from harness.plugins.registry import Registry, UnknownNameError
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,12 @@ from conftest import run_cli
 
 from harness import hookimpl, method
 from harness import report as html_report
-from harness.db import ResultsDB
-from harness.registry import Registry
+from harness.plugins.registry import Registry
 from harness.report.analysis import pareto_front, scaling_exponent
 from harness.report.rows import group_repetitions, main_metric
-from harness.runner import run_suite
-from harness.suite import load
+from harness.results.db import ResultsDB
+from harness.run.runner import run_suite
+from harness.suite.loader import load
 
 QUICK_TIMING = (
     "timing: {warmup: 0, min_time: 0, min_samples: 2, budget: 0, isolation: inline, "

@@ -18,7 +18,7 @@ import pytest
 from conftest import HARNESS, REPO, SitePackages
 
 from harness import report as html_report
-from harness.db import ResultsDB
+from harness.results.db import ResultsDB
 
 # CI sets HARNESS_REQUIRE_BROWSER=1 (.ci/run): there a missing browser fails, never skips.
 REQUIRED = os.environ.get("HARNESS_REQUIRE_BROWSER") == "1"
@@ -37,7 +37,9 @@ else:
 ARTIFACTS = REPO / "reports" / "test-artifacts"
 HOSTILE_METHOD = 'polar"><img src=x onerror="window.__xss=1">'
 PLUGIN = f"""
-from harness import hookimpl, method
+from harness import hookimpl
+
+from harness import method
 
 @method(name={HOSTILE_METHOD!r}, family="orthogonalizer")
 def hostile_polar(G, *, xp):

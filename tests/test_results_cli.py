@@ -17,7 +17,7 @@ from conftest import run_cli
 from v1_database import write_v1
 
 from harness.cli import main
-from harness.db import ResultsDB
+from harness.results.db import ResultsDB
 
 TINY = """\
 name: tiny

@@ -13,11 +13,11 @@ import misbehaving_plugin
 from click.testing import CliRunner
 from conftest import HARNESS, run_cli
 
-from harness import suite as suites
 from harness.cli import main
-from harness.db import ResultsDB
-from harness.registry import Registry
-from harness.runner import run_suite
+from harness.plugins.registry import Registry
+from harness.results.db import ResultsDB
+from harness.run.runner import run_suite
+from harness.suite import loader as suites
 
 # Six cases of at least 0.3 s of sampling each: long enough to kill the run between cases.
 SUITE = """\

@@ -1,14 +1,14 @@
-"""harness.sparse.SparseOperator: one interface to each backend's sparse CSR matrix."""
+"""harness.model.sparse.SparseOperator: one interface to each backend's sparse CSR matrix."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import scipy.sparse
-from harness_builtins._xp import diagonal
+from harness_builtins.shared import diagonal
 
-from harness.registry import Registry
-from harness.sparse import SparseOperator, as_operator, is_sparse
+from harness.model.sparse import SparseOperator, as_operator, is_sparse
+from harness.plugins.registry import Registry
 
 A_HOST = scipy.sparse.random_array(
     (30, 20), density=0.2, rng=np.random.default_rng(0), format="csr"

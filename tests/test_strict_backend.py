@@ -14,12 +14,12 @@ import pytest
 import scipy.fft
 import scipy.linalg
 from conftest import run_one
-from harness_builtins._xp import gathered_row_sums, scatter_add_rows, sparse_product, to_host
-from harness_builtins.randomized_svd import standard_lu_basis
-from harness_builtins.sketches import dct_ortho
-from harness_builtins.strict_backend import INSTALL_HINT, StrictBackend
+from harness_builtins.backends.strict_backend import INSTALL_HINT, StrictBackend
+from harness_builtins.shared import gathered_row_sums, scatter_add_rows, sparse_product, to_host
+from harness_builtins.sketches.randomized_svd import standard_lu_basis
+from harness_builtins.sketches.sketches import dct_ortho
 
-from harness.registry import Registry
+from harness.plugins.registry import Registry
 
 xs = pytest.importorskip("array_api_strict", reason="the strict extra is not installed")
 
@@ -70,7 +70,7 @@ def test_unavailable_with_the_install_hint_without_the_package() -> None:
     """A fresh interpreter in which array_api_strict cannot be imported."""
     code = (
         "import sys; sys.modules['array_api_strict'] = None\n"
-        "from harness_builtins.strict_backend import StrictBackend\n"
+        "from harness_builtins.backends.strict_backend import StrictBackend\n"
         "print(StrictBackend().availability())"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

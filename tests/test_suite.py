@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from harness.registry import Registry, UnknownNameError
-from harness.suite import SuiteError, load
+from harness.plugins.registry import Registry, UnknownNameError
+from harness.suite.loader import SuiteError, load
 
 REGISTRY = Registry.load()
 
@@ -126,7 +126,9 @@ def test_method_of_the_wrong_family_is_refused(tmp_path, site):
         "sketch-dist",
         "sketchy",
         """
-        from harness import hookimpl, method
+        from harness import hookimpl
+
+        from harness import method
 
         @method(family="sketch")
         def gaussian_sketch(A, *, xp):
@@ -170,7 +172,9 @@ def test_method_restricted_to_other_tasks_is_refused(tmp_path, site):
         "picky-dist",
         "picky",
         """
-        from harness import hookimpl, method
+        from harness import hookimpl
+
+        from harness import method
 
         @method(family="orthogonalizer", tasks={"stiefel_retraction"})
         def picky(G, *, xp):

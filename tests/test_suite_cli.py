@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_cli
 
-from harness.registry import Registry
-from harness.suite import SuiteError, load
-from harness.suite_schema import TIERS
+from harness.plugins.registry import Registry
+from harness.suite.loader import SuiteError, load
+from harness.suite.schema import TIERS
 
 SUITE = """
     name: tiny

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_cli
 
-from harness.registry import Registry
-from harness.suite import load
+from harness.plugins.registry import Registry
+from harness.suite.loader import load
 
 DOC = (REPO / "docs" / "suites.md").read_text()
 BLOCKS = re.findall(r"```(\w*)\n(.*?)```", DOC, flags=re.DOTALL)

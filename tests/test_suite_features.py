@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.registry import Registry, UnknownNameError
-from harness.suite import SuiteError, load
+from harness.plugins.registry import Registry, UnknownNameError
+from harness.suite.loader import SuiteError, load
 
 REGISTRY = Registry.load()
 

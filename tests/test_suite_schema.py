@@ -1,4 +1,4 @@
-"""The published JSON Schema: it is ``harness.suite_schema.schema()`` written out, a valid
+"""The published JSON Schema: it is ``harness.suite.schema.schema()`` written out, a valid
 draft 2020-12 schema, it accepts every shipped suite on its own (with the plain ``jsonschema``
 package, as an editor would use it), and its violations are worded with file, line and field."""
 
@@ -13,16 +13,16 @@ import pytest
 import yaml
 from conftest import REPO
 
-from harness.registry import Registry
-from harness.suite import SuiteError, load
-from harness.suite_schema import TIMING_PARAMS, schema
+from harness.plugins.registry import Registry
+from harness.suite.loader import SuiteError, load
+from harness.suite.schema import TIMING_PARAMS, schema
 
 PUBLISHED = REPO / "docs" / "suite.schema.json"
 
 
 def test_the_published_schema_is_the_one_the_harness_uses():
     assert PUBLISHED.read_text() == json.dumps(schema(), indent=2) + "\n", (
-        "regenerate it: python -m harness.suite_schema > docs/suite.schema.json"
+        "regenerate it: python -m harness.suite.schema > docs/suite.schema.json"
     )
     jsonschema.Draft202012Validator.check_schema(json.loads(PUBLISHED.read_text()))
 

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from harness import Availability, Backend, Method, hookimpl
-from harness.backend import CudaEventTimer
-from harness.case import Case, RunOptions
-from harness.registry import Registry
-from harness.runner import ProblemCache, run_case
-from harness.stats import summarize
-from harness.timing import TimingOptions, measure
+from harness.model.backend import CudaEventTimer
+from harness.plugins.registry import Registry
+from harness.run.case import Case, RunOptions
+from harness.run.runner import ProblemCache, run_case
+from harness.run.stats import summarize
+from harness.run.timing import TimingOptions, measure
 
 NUMPY = Registry.load().backend("numpy")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from harness import __version__
-from harness.asv import asv
+from harness.cli.asv import asv
 from harness.cli.boundary import HarnessGroup
 from harness.cli.check_plugin import check_plugin
 from harness.cli.compare import compare

@@ -38,7 +38,7 @@ from harness.cli.common import (
     escape,
     opened_databases,
 )
-from harness.db import RECOVER_HINT, UnusableDatabase, default_path
+from harness.results.db import RECOVER_HINT, UnusableDatabase, default_path
 
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130

@@ -1,4 +1,4 @@
-"""``harness check-plugin NAME``: the conformance checks (``harness.conformance``) of one
+"""``harness check-plugin NAME``: the conformance checks (``harness.plugins.conformance``) of one
 plugin, or of every plugin of one distribution, as a pass/fail table with reasons."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import click
 from rich.table import Table
 
 from harness.cli.common import console, escape, fail
-from harness.conformance import check_plugin as run_checks
-from harness.conformance import failed
-from harness.registry import Registry, UnknownNameError
+from harness.plugins.conformance import check_plugin as run_checks
+from harness.plugins.conformance import failed
+from harness.plugins.registry import Registry, UnknownNameError
 
 STYLE = {"pass": "green", "fail": "bold red", "skip": "dim"}
 SUMMARY = {"pass": "passed", "fail": "failed", "skip": "skipped"}

@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 from rich.markup import escape as escape_markup
 
-from harness import db as results_db
+from harness.results import db as results_db
 
 EXIT_BAD_INPUT = 2
 """Exit status when nothing (more) could be done: bad input, an unusable file or folder."""

@@ -11,9 +11,15 @@ from typing import Any
 import click
 from rich.table import Table
 
-from harness import db as results_db
 from harness.cli.common import console, db_option, errors, escape, open_db
-from harness.compare import CaseComparison, Comparison, MetricTolerance, compare_runs, find_run
+from harness.results import db as results_db
+from harness.results.compare import (
+    CaseComparison,
+    Comparison,
+    MetricTolerance,
+    compare_runs,
+    find_run,
+)
 
 VERDICT_STYLE = {
     "slower": "bold red",

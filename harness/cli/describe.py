@@ -14,11 +14,11 @@ from typing import Any
 
 import click
 
-from harness.backend import Backend, probe
 from harness.cli.common import console, escape, fail
-from harness.method import Method
-from harness.registry import KINDS, DuplicateNameError, Registry, UnknownNameError
-from harness.task import Task
+from harness.model.backend import Backend, probe
+from harness.model.method import Method
+from harness.model.task import Task
+from harness.plugins.registry import KINDS, DuplicateNameError, Registry, UnknownNameError
 
 
 def _plugin(registry: Registry, kind: str, name: str) -> str | None:

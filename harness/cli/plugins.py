@@ -10,10 +10,10 @@ from typing import Any
 import click
 from rich.table import Table
 
-from harness.backend import probe
 from harness.cli.common import console, escape
 from harness.cli.describe import INFO, print_info
-from harness.registry import Registry
+from harness.model.backend import probe
+from harness.plugins.registry import Registry
 
 
 def _plugins_json(registry: Registry, verbose: bool = False) -> dict[str, Any]:

@@ -12,9 +12,8 @@ from typing import Any
 import click
 from rich.table import Table
 
-from harness import db as results_db
-from harness import export as tidy
-from harness import output_files, results_table
+from harness import output_files
+from harness.cli import results_table
 from harness.cli.common import (
     FAILED,
     STATUS_STYLE,
@@ -25,6 +24,8 @@ from harness.cli.common import (
     fail,
     open_db,
 )
+from harness.results import db as results_db
+from harness.results import export as tidy
 
 SLOWEST_SHOWN = 3
 UNSTABLE_SHOWN = 5

@@ -8,11 +8,11 @@ import sys
 import click
 from rich.table import Table
 
-from harness import metadata
-from harness import roofline as roofline_module
-from harness.backend import probe
 from harness.cli.common import console, errors, escape
-from harness.registry import Registry, UnknownNameError
+from harness.model.backend import probe
+from harness.plugins.registry import Registry, UnknownNameError
+from harness.run import metadata
+from harness.run import roofline as roofline_module
 
 
 @click.command()

@@ -13,8 +13,7 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from harness import results_table
-from harness.case import STATUSES, Case, CaseResult
+from harness.cli import results_table
 from harness.cli.common import (
     EXIT_BAD_INPUT,
     FAILED,
@@ -35,11 +34,13 @@ from harness.cli.results import (
     summary,
 )
 from harness.cli.validate import max_cases_option, print_dry_run, tier_option
-from harness.db import ResultsDB, ResumeError, StorageError
-from harness.executors import Executor, make_executor, parse_cluster
-from harness.registry import Registry, UnknownNameError
-from harness.runner import resume_run, run_cases, start_run
-from harness.suite import SuiteError, load
+from harness.plugins.registry import Registry, UnknownNameError
+from harness.results.db import ResultsDB, ResumeError, StorageError
+from harness.run.case import STATUSES, Case, CaseResult
+from harness.run.executors import Executor
+from harness.run.placement import make_executor, parse_cluster
+from harness.run.runner import resume_run, run_cases, start_run
+from harness.suite.loader import SuiteError, load
 
 DEFAULT_SUITE = "smoke"
 

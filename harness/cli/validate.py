@@ -10,11 +10,11 @@ from collections import Counter
 
 import click
 
-from harness.case import Case
 from harness.cli.common import errors, escape, printable
-from harness.registry import Registry, UnknownNameError
-from harness.suite import MAX_CASES, Suite, SuiteError, SuiteIssue, load
-from harness.suite_schema import TIERS
+from harness.plugins.registry import Registry, UnknownNameError
+from harness.run.case import Case
+from harness.suite.loader import MAX_CASES, Suite, SuiteError, SuiteIssue, load
+from harness.suite.schema import TIERS
 
 tier_option = click.option(
     "--tier",

@@ -12,11 +12,11 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
-from harness.compare import CaseComparison
 from harness.report import svg
 from harness.report.analysis import pareto_front, scaling_exponent
 from harness.report.markup import count, seconds
 from harness.report.rows import Row, series_name
+from harness.results.compare import CaseComparison
 
 SECONDS_LABEL = "median time (s)"
 CURVE_POINTS = 60

@@ -15,7 +15,6 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from harness.compare import Comparison
 from harness.report import charts, tables
 from harness.report.markup import attrs, esc
 from harness.report.rows import (
@@ -28,6 +27,7 @@ from harness.report.rows import (
     problem_groups,
     problem_title,
 )
+from harness.results.compare import Comparison
 
 
 @dataclass(frozen=True)
@@ -238,7 +238,7 @@ def _run_line(run: dict[str, Any]) -> str:
 
 
 def comparison_page(comparison: Comparison, normalised: Comparison | None) -> str:
-    """The last two runs compared case by case (``harness.compare``); when their machines
+    """The last two runs compared case by case (``harness.results.compare``); when their machines
     differ, the comparison normalised by each run's measured GEMM rate as well."""
     shown = normalised if normalised is not None and not comparison.comparable else comparison
     body = [

@@ -4,7 +4,7 @@ A report of runs ``A ... Z`` (the last is the one it is about)::
 
     OUT/index.html            overview of Z: machine, backends, roofline, counts, failures
     OUT/task-NAME.html        per task of Z: cases, accuracy/time, scaling, backends, convergence
-    OUT/compare.html          given two runs or more: the last two compared (harness.compare)
+    OUT/compare.html          given two runs or more: the last two compared (results.compare)
     OUT/history.html          given runs at several commits: time per case against commit
 
 A published collection (``harness report --publish DIR``), ready for static hosting such as
@@ -32,12 +32,12 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.compare import compare_runs
-from harness.db import ResultsDB
 from harness.output_files import OutputError, exists, explain, write_text_atomically
 from harness.report import pages
 from harness.report.markup import slug
 from harness.report.rows import FAILED, Row, group_repetitions
+from harness.results.compare import compare_runs
+from harness.results.db import ResultsDB
 
 REPORT_MANIFEST = ".harness-report.json"
 """The file, in a report folder, listing the pages the harness wrote there."""

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.compare import CaseComparison
 from harness.report.markup import attrs, esc, number, seconds, sort_key, words
 from harness.report.rows import SKIPPED, Row, problem_groups
+from harness.results.compare import CaseComparison
 
 
 @dataclass(frozen=True)
@@ -304,7 +304,7 @@ def _median_cell(record: dict[str, Any] | None) -> Cell:
 
 
 def comparison_table(rows: Sequence[CaseComparison]) -> str:
-    """Every case of two compared runs (``harness.compare``): its verdict, the time ratio
+    """Every case of two compared runs (``harness.results.compare``): its verdict, the time ratio
     new/base with its bootstrap interval and the Mann–Whitney p-value, both medians, and the
     quality metrics that changed beyond the tolerance."""
     columns = [

@@ -1,0 +1,148 @@
+"""What one measurement is (``Case``), how it is run (``RunOptions``), what became of it
+(``CaseResult``). Plain data, pickled between the runner and its worker processes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from harness.run.timing import TimingOptions
+
+STATUSES = ("ok", "error", "timeout", "crashed", "unavailable", "unsupported")
+"""ok: measured and judged; error: the method (or a plugin) raised, or gave non-finite output;
+timeout: killed at the per-case time limit; crashed: the worker died (signal, exit, memory
+limit); unavailable: the backend cannot run here; unsupported: the method does not run on
+that backend or dtype."""
+
+
+KEY_FIELDS = ("task", "method", "backend", "dtype", "sizes", "problem", "params", "seed")
+"""What makes a case itself, with its ``repetition``."""
+
+
+def case_key(case: Mapping[str, Any]) -> str:
+    """The canonical JSON of a case (a ``Case`` as a dict, or a stored record):
+    ``KEY_FIELDS`` and ``repetition`` (0 when absent), keys sorted, so that equal cases give
+    equal text however their dicts were ordered or whether a parameter came as a tuple or a
+    list. ``params`` are those the suite set."""
+    fields = {f: case[f] for f in KEY_FIELDS} | {"repetition": case.get("repetition", 0)}
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One measurement: a method with its parameters, on one backend, dtype and problem."""
+
+    task: str
+    method: str
+    backend: str
+    dtype: str
+    sizes: dict[str, int]
+    problem: dict[str, Any]
+    params: dict[str, Any]
+    seed: int
+    """Seed of the problem generator."""
+    repetition: int = 0
+    """Which of the suite's ``repetitions`` this is (0, 1, ...); a method with a ``seed``
+    parameter the suite leaves unset takes it as its seed, so repetitions are independent draws."""
+
+    def key(self) -> str:
+        """``case_key`` of this case: equal for equal cases, unique within a run."""
+        return case_key(asdict(self))
+
+    def problem_key(self) -> tuple[Any, ...]:
+        """Cases with equal keys share one generated problem."""
+        return (self.task, tuple(self.sizes.items()), tuple(self.problem.items()), self.seed)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How every case of a run is executed; a suite's ``timing:`` block sets these."""
+
+    timing: TimingOptions = field(default_factory=TimingOptions)
+    isolation: Literal["process", "inline"] = "process"
+    """``process``: each case in a fresh worker process; ``inline``: in this one (debugging)."""
+    timeout: float = 300.0
+    """Seconds a case may take, in a worker, before it is killed."""
+    memory_limit_mb: int | None = None
+    """A worker whose resident memory grows past this is killed."""
+    threads: int | None = None
+    """BLAS/OpenMP threads (threadpoolctl) while a case runs; ``None`` leaves the default."""
+    roofline: bool = True
+    """Measure (or read the cached) GEMM rate and memory bandwidth for the run's backends."""
+    concurrent_timing: bool = False
+    """Distributed runs: let Dask workers that share a machine time cases at the same time
+    (more throughput; their timings then disturb each other)."""
+
+
+@dataclass
+class CaseResult:
+    """What became of one case."""
+
+    case: Case
+    status: str
+    message: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    number: int | None = None
+    """Calls per timing sample."""
+    samples: list[float] = field(default_factory=list)
+    """Seconds per call, one per sample, on the backend's clock."""
+    host_samples: list[float] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+    """``harness.run.stats.Summary`` of ``samples``."""
+    metrics: dict[str, float] = field(default_factory=dict)
+    curve: list[dict[str, float]] = field(default_factory=list)
+    """For iterative methods: the metrics after every step (``step`` 1, 2, ...)."""
+    flops: float | None = None
+    peak_memory_bytes: int | None = None
+    """Peak memory on the backend's device while the method ran (process RSS on CPU)."""
+    traced_peak_bytes: int | None = None
+    """Peak of Python-visible allocations (tracemalloc; numpy arrays included) of one call."""
+    threads: list[dict[str, Any]] = field(default_factory=list)
+    """The BLAS/OpenMP thread pools in force while the case ran (threadpoolctl)."""
+    peak_fraction: float | None = None
+    """Achieved GFLOP/s over the machine's measured GEMM rate for this backend and dtype."""
+    machine: dict[str, Any] = field(default_factory=dict)
+    """The machine that ran the case: host, fingerprint, backend stack and its roofline
+    (``harness.run.executors.MachineRecorder``); on a Dask cluster, the worker's address too."""
+
+    @property
+    def median_s(self) -> float | None:
+        return self.stats.get("median")
+
+    @property
+    def gflops(self) -> float | None:
+        return self.flops / self.median_s / 1e9 if self.flops and self.median_s else None
+
+    def record(self) -> dict[str, Any]:
+        """The row stored in the results database."""
+        c = self.case
+        return {
+            "task": c.task,
+            "method": c.method,
+            "backend": c.backend,
+            "dtype": c.dtype,
+            "sizes": c.sizes,
+            "problem": c.problem,
+            "params": self.params or c.params,
+            "seed": c.seed,
+            "repetition": c.repetition,
+            "status": self.status,
+            "message": self.message,
+            "number": self.number,
+            "samples": self.samples,
+            "host_samples": self.host_samples,
+            "stats": self.stats,
+            "median_s": self.median_s,
+            "unstable": self.stats.get("unstable"),
+            "flops": self.flops,
+            "peak_fraction": self.peak_fraction,
+            "peak_memory_bytes": self.peak_memory_bytes,
+            "traced_peak_bytes": self.traced_peak_bytes,
+            "threads": self.threads,
+            "metrics": self.metrics,
+            "curve": self.curve,
+            "machine": self.machine,
+        }

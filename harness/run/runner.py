@@ -1,0 +1,129 @@
+"""Running a suite: each case from problem to stored result.
+
+The runner hands the cases to an executor (``harness.run.executors``: this machine, the default;
+``harness.run.dask_executor``: the workers of a Dask cluster). Where a case runs, ``run_case``
+checks that the backend can run there and that the method supports it in that dtype,
+recording why not as ``unavailable`` or ``unsupported``; generates the problem once in numpy
+float64 from the seed (shared by consecutive cases on the same problem); and runs the case in
+a fresh worker process (``harness.run.isolation``, the default) or inline (``harness.run.execute``).
+Each result comes back stamped with its machine and the fraction of that machine's measured
+GEMM rate it reached, and is stored in the results database (by this process alone) as it
+finishes.
+
+A run is opened with its planned cases and options (``start_run``), then its cases run from
+that stored plan (``run_cases``), skipping those already stored: the same path runs a new
+run and resumes an interrupted one (``resume_run``), so a resume neither repeats nor
+duplicates a finished case.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from harness.model.params import bind
+from harness.plugins.registry import Registry
+from harness.results.db import ResultsDB, ResumeError, now
+from harness.run import metadata, roofline
+from harness.run.case import Case, CaseResult, RunOptions
+from harness.run.executors import Executor, LocalExecutor, ProblemCache, run_case
+from harness.run.timing import TimingOptions
+from harness.suite.loader import Suite
+
+__all__ = ["ProblemCache", "resume_run", "run_case", "run_cases", "run_suite", "start_run"]
+
+
+def _metadata(registry: Registry, cases: list[Case], options: RunOptions) -> dict[str, Any]:
+    """The run's metadata, with the roofline of every (backend, dtype) it uses."""
+    meta = metadata.collect(registry, sorted({c.backend for c in cases}))
+    if options.roofline:
+        pairs = sorted({(c.backend, c.dtype) for c in cases})
+        meta["roofline"] = roofline.for_run(registry, pairs, meta, threads=options.threads)
+    return meta
+
+
+def start_run(suite: Suite, registry: Registry, db: ResultsDB) -> int:
+    """Open a run of a validated suite, storing its metadata (with the suite's tier),
+    options and planned cases."""
+    return db.start_run(
+        suite.name,
+        suite.path,
+        suite.text,
+        {**_metadata(registry, suite.cases, suite.options), "tier": suite.tier},
+        plan=[dataclasses.asdict(c) for c in suite.cases],
+        options=dataclasses.asdict(suite.options),
+    )
+
+
+def resume_run(run_id: int, registry: Registry, db: ResultsDB) -> dict[str, Any]:
+    """Make this process the one running the interrupted run ``run_id`` and return the run;
+    raise ``ResumeError`` when it cannot go on here (finished, still running, run on
+    another machine, stored without a plan, or naming what this installation lacks).
+
+    The run goes on from its stored plan and options, not from the suite file, which may
+    have changed since; each resume is noted, with the git state, in the run's metadata."""
+    run = db.run(run_id)
+    stored = db.case_keys(run_id)
+    problems = []
+    for case in _planned(run):
+        if case.key() in stored:
+            continue
+        try:
+            bind(registry.task(case.task).params, case.problem)
+            bind(registry.method(case.method).params, case.params)
+            registry.backend(case.backend)
+        except (LookupError, ValueError) as exc:
+            problems.append(f"{case.method} on {case.task}: {exc}")
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        raise ResumeError(f"run {run_id} cannot go on here: " + "; ".join(unique))
+    here = metadata.git_state(Path(metadata.__file__).resolve().parent)
+    return db.claim_run(run_id, {"at": now(), "project": here})
+
+
+def _planned(run: dict[str, Any]) -> list[Case]:
+    return [Case(**case) for case in run["plan"] or []]
+
+
+def _run_options(stored: dict[str, Any]) -> RunOptions:
+    return RunOptions(**{**stored, "timing": TimingOptions(**stored["timing"])})
+
+
+def run_cases(
+    run_id: int,
+    registry: Registry,
+    db: ResultsDB,
+    on_start: Callable[[Case], None] = lambda case: None,
+    on_result: Callable[[CaseResult], None] = lambda result: None,
+    isolation: Literal["process", "inline"] | None = None,
+    executor: Executor | None = None,
+) -> None:
+    """Run the planned cases of ``run_id`` not stored yet on ``executor`` (default: this
+    machine, in plan order), storing each as it finishes, in the order they finish, then mark
+    the run finished. ``isolation`` overrides the run's option."""
+    run = db.run(run_id)
+    options = _run_options(run["options"])
+    if isolation is not None:
+        options = dataclasses.replace(options, isolation=isolation)
+    stored = db.case_keys(run_id)
+    todo = [case for case in _planned(run) if case.key() not in stored]
+    for result in (executor or LocalExecutor()).run(todo, registry, options, on_start):
+        db.add_case(run_id, result.record(), result.case.key())
+        on_result(result)
+    db.finish_run(run_id)
+
+
+def run_suite(
+    suite: Suite,
+    registry: Registry,
+    db: ResultsDB,
+    on_result: Callable[[CaseResult], None] = lambda result: None,
+    executor: Executor | None = None,
+) -> int:
+    """Run every case of a validated suite on ``executor`` (default: this machine), storing
+    each as it finishes; return the run id."""
+    run_id = start_run(suite, registry, db)
+    run_cases(run_id, registry, db, on_result=on_result, executor=executor)
+    return run_id
