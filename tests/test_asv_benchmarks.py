@@ -12,7 +12,7 @@ from types import ModuleType
 import click
 import pytest
 
-from harness.cli import asv as asv_cli
+from harness.cli.asv import html_dir, project_root
 
 REPO = Path(__file__).resolve().parent.parent
 MODULE = REPO / "benchmarks" / "suite_cases.py"
@@ -115,7 +115,7 @@ def test_asv_check_passes() -> None:
 
 
 def test_the_asv_command_finds_the_project_and_its_site(tmp_path: Path) -> None:
-    assert asv_cli.project_root(REPO / "benchmarks") == REPO
-    assert asv_cli.html_dir(REPO) == REPO / "reports" / "asv"
+    assert project_root(REPO / "benchmarks") == REPO
+    assert html_dir(REPO) == REPO / "reports" / "asv"
     with pytest.raises(click.ClickException):
-        asv_cli.project_root(tmp_path)
+        project_root(tmp_path)
