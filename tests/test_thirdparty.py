@@ -21,9 +21,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "examples" / "thirdparty-plugin"
 
-# Never copied: environments, caches, results and build outputs (copying the sources keeps
-# the in-tree build's build/ and *.egg-info out of the checkout).
-IGNORE = shutil.ignore_patterns(
+# Never copied: environments, caches and build outputs anywhere (copying the sources keeps the
+# in-tree build's build/ and *.egg-info out of the checkout), and the checkout's own results,
+# reports and examples (only at its top: harness/results/ is source).
+EVERYWHERE = shutil.ignore_patterns(
     ".git",
     ".venv",
     "venv",
@@ -31,14 +32,19 @@ IGNORE = shutil.ignore_patterns(
     "*.pyc",
     ".pytest_cache",
     ".ruff_cache",
+    ".mypy_cache",
     ".asv",
     "build",
     "dist",
     "*.egg-info",
-    "results",
-    "reports",
-    "examples",
 )
+AT_THE_TOP = {"results", "reports", "examples"}
+
+
+def never_copied(folder: str, names: list[str]) -> set[str]:
+    """What ``shutil.copytree`` leaves out of the copy of ``folder``."""
+    top = Path(folder) in (ROOT, PLUGIN)
+    return set(EVERYWHERE(folder, names)) | (AT_THE_TOP & set(names) if top else set())
 
 
 def _run(args: list[str | Path], *, cwd: Path, env: dict[str, str], timeout: float) -> str:
@@ -60,8 +66,8 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | dict[str,
     tmp = tmp_path_factory.mktemp("thirdparty")
     host_src = tmp / "src" / "linalg-harness"
     plugin_src = tmp / "src" / "thirdparty-plugin"
-    shutil.copytree(ROOT, host_src, ignore=IGNORE)
-    shutil.copytree(PLUGIN, plugin_src, ignore=IGNORE)
+    shutil.copytree(ROOT, host_src, ignore=never_copied)
+    shutil.copytree(PLUGIN, plugin_src, ignore=never_copied)
 
     # Nothing from the outer environment may decide what the new venv sees.
     env = {
