@@ -25,9 +25,10 @@ demo: $(STAMP)  ## run the default (smoke) suite, store it in SQLite, write the 
 test: $(STAMP)  ## run every test, the slow ones included
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)  ## ruff
+lint: $(STAMP)  ## ruff, and mypy on harness/
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) results reports/latest build *.egg-info

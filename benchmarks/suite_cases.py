@@ -43,6 +43,7 @@ from typing import Any as _Any
 from typing import ClassVar as _ClassVar
 
 from harness.plugins import registry as _registry
+from harness.run import case as _case
 from harness.run import runner as _runner
 from harness.suite import loader as _suite
 
@@ -174,13 +175,13 @@ class _SuiteBenchmarks:
         summary = results.get((self.task, *labels))
         if summary is None:
             raise NotImplementedError("not a case of the suite")
-        if summary["status"] in ("unavailable", "unsupported"):
+        if summary["status"] in _case.DID_NOT_RUN:
             raise NotImplementedError(f"{summary['status']}: {summary['message']}")
 
     @staticmethod
     def value(summary: dict[str, _Any], field: str, metric: str | None = None) -> float:
         """A number from a summary; a case that failed raises (asv shows it as failed)."""
-        if summary["status"] != "ok":
+        if summary["status"] != _case.Status.OK:
             raise RuntimeError(f"case {summary['status']}: {summary['message']}")
         value = summary["metrics"].get(metric) if metric else summary[field]
         if value is None:

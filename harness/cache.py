@@ -57,7 +57,7 @@ def read(name: str, load: Callable[[Path], Any]) -> Any | None:
         return None
 
 
-def write(name: str, save: Callable[[Path], None]) -> None:
+def write(name: str, save: Callable[[Path], object]) -> None:
     """Store cache file ``name`` by ``save(temporary_path)`` and an atomic rename (a
     concurrent reader sees all or nothing); a warning, not an error, when it cannot be."""
     folder = cache_dir()

@@ -88,7 +88,7 @@ def check_target(path: Path, *, force: bool, database: Path | None = None) -> No
         raise OutputError(f"{path} exists: pass --force to replace it, or choose another file name")
 
 
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     """Call ``write`` with a new empty file beside ``path`` to fill, then rename it to
     ``path`` (replacing the file there). Whatever goes wrong, the temporary file is removed
     and ``path`` is as it was; an ``OSError`` is raised as an ``OutputError``."""

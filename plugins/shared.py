@@ -20,6 +20,9 @@ from array_api_compat import device as array_device
 
 from harness.model.sparse import SparseOperator, as_operator, has_sparse_matrices, is_sparse
 
+DTYPES = {"float32", "float64"}
+"""The dtypes of the built-in methods that need at least single precision (most of them)."""
+
 
 def eye_like(xp: Any, like: Any, rows: int, cols: int | None = None) -> Any:
     """The rows×cols identity in ``like``'s dtype, on its device (no batch axes)."""
@@ -82,6 +85,12 @@ def diagonal(xp: Any, A: Any) -> Any:
     if is_sparse(A):
         return as_operator(A).diagonal()
     return xp.linalg.diagonal(A)
+
+
+def dense(A: Any) -> Any:
+    """A as a dense array of its own library: a sparse matrix of scipy, torch or cupy, or a
+    ``SparseOperator``, densified on its device; a dense array as it is."""
+    return as_operator(A).todense() if is_sparse(A) else A
 
 
 DLPACK_CPU = 1

@@ -132,7 +132,7 @@ def test_wide_noisy_samples_are_unstable(db):
     base, new = store(db, [record(noisy[0])]), store(db, [record([1.1 * s for s in noisy[1]])])
     comparison = compare_runs(db, base, new)
     (row,) = comparison.rows
-    assert row.base["unstable"] and row.verdict == "unstable"
+    assert row.base.unstable and row.verdict == "unstable"
     assert row.note == "base and new too spread; the interval crosses ±5%"
     assert comparison.exit_code == 2
 
@@ -162,7 +162,7 @@ def test_an_accuracy_regression_with_equal_times_is_a_regression(db):
     )
     assert comparison.summary()["less accurate"] == 1
     # Within the tolerance it is no change; a metric gone non-finite always is one.
-    lenient = compare_runs(db, base, row.new["run_id"], metric_tolerance=MetricTolerance(5.0))
+    lenient = compare_runs(db, base, row.new.run_id, metric_tolerance=MetricTolerance(5.0))
     assert lenient.rows[0].metric_changes == () and lenient.exit_code == 0
     gone = compare_runs(
         db, base, store(db, [record(samples, metrics={**METRICS, "polar_distance": None})])

@@ -37,31 +37,32 @@ def test_a_v1_file_is_migrated_to_the_current_schema(tmp_path):
     assert _layout(path) == _layout(tmp_path / "fresh.sqlite")  # columns, types, indexes
 
     runs = db.runs()
-    assert [(r["id"], r["status"], r["done"], r["planned"]) for r in runs] == [
+    done = db.stored_counts()
+    assert [(r.id, r.status, done[r.id], r.planned) for r in runs] == [
         (1, "finished", 3, 3),
         (2, "running", 1, None),  # interrupted in v1: how many it planned is unknown
     ]
-    assert all(r["uuid"] for r in runs) and runs[0]["uuid"] != runs[1]["uuid"]
+    assert all(r.uuid for r in runs) and runs[0].uuid != runs[1].uuid
     cases = db.cases(1)
-    assert [(c["method"], c["repetition"]) for c in cases] == [
+    assert [(c.method, c.repetition) for c in cases] == [
         ("svd_polar", 0),
         ("newton_schulz", 0),
         ("newton_schulz", 1),  # v1 stored repetitions as identical rows
     ]
-    assert [c["median_s"] for c in cases] == [1e-3, 2e-3, 2.1e-3]
-    assert cases[1]["metrics"] == {"orthogonality_error": 1e-3}
-    assert cases[2]["case_key"] == case_key({**cases[2], "repetition": 1})
-    assert db.run(1)["metadata"]["project"]["commit"] == "ba51d6e"
+    assert [c.median_s for c in cases] == [1e-3, 2e-3, 2.1e-3]
+    assert cases[1].metrics == {"orthogonality_error": 1e-3}
+    assert cases[2].case_key == case_key({**cases[2].as_dict(), "repetition": 1})
+    assert db.run(1).metadata["project"]["commit"] == "ba51d6e"
 
     # The same v1 run migrated in another copy of the file gets the same uuid (merge).
     write_v1(tmp_path / "copy.sqlite")
-    assert [r["uuid"] for r in ResultsDB(tmp_path / "copy.sqlite").runs()] == [
-        r["uuid"] for r in runs
-    ]
+    assert [r.uuid for r in ResultsDB(tmp_path / "copy.sqlite").runs()] == [r.uuid for r in runs]
     with pytest.raises(ResumeError, match="without its planned cases"):
         db.claim_run(2, {})
     # A migrated file refuses a case its run holds already, and takes new runs.
-    stored = {k: v for k, v in cases[0].items() if k not in ("id", "run_id", "finished_at")}
+    stored = {
+        k: v for k, v in cases[0].as_dict().items() if k not in ("id", "run_id", "finished_at")
+    }
     with pytest.raises(sqlite3.IntegrityError):
         db.add_case(1, stored)
     assert db.start_run("s", "s.yaml", "", {}, plan=[]) == 3
@@ -110,18 +111,18 @@ def test_cases_are_keyed_and_a_case_is_stored_once_per_run(tmp_path):
     ]
     run_id = db.start_run("s", "s.yaml", "", {}, plan=plan, options={"isolation": "inline"})
     run = db.run(run_id)
-    assert run["planned"] == 2 and run["plan"][0]["params"] == {"shape": [1, 2]}
-    assert run["options"] == {"isolation": "inline"} and len(run["uuid"]) == 36
+    assert run.planned == 2 and run.plan[0]["params"] == {"shape": [1, 2]}
+    assert run.options == {"isolation": "inline"} and len(run.uuid) == 36
     # Key order and tuple-or-list do not change a key; the repetition does.
     assert case_key(plan[0]) == case_key({**plan[0], "sizes": {"n": 8, "m": 4}})
-    assert case_key(plan[0]) == case_key(run["plan"][0]) != case_key(plan[1])
+    assert case_key(plan[0]) == case_key(run.plan[0]) != case_key(plan[1])
     record = {**plan[0], "status": "ok", "metrics": {"e": 1.0}}
     db.add_case(run_id, record, case_key(plan[0]))
     db.add_case(run_id, {**record, "repetition": 1})
     with pytest.raises(sqlite3.IntegrityError):
         db.add_case(run_id, record, case_key(plan[0]))
     assert db.case_keys(run_id) == {case_key(p) for p in plan}
-    assert [c["repetition"] for c in db.cases(run_id)] == [0, 1]
+    assert [c.repetition for c in db.cases(run_id)] == [0, 1]
 
 
 SUITE = """\
@@ -167,6 +168,6 @@ def test_a_copy_is_read_without_touching_the_file(tmp_path):
     write_v1(path)
     shutil.copy(path, tmp_path / "before.sqlite")
     copy = ResultsDB.copy_of(path)
-    assert [r["planned"] for r in copy.runs()] == [3, None]
+    assert [r.planned for r in copy.runs()] == [3, None]
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
     assert _layout(path) == _layout(tmp_path / "before.sqlite")

@@ -175,17 +175,17 @@ def test_a_killed_worker_loses_no_result_and_its_case_is_retried_once(tmp_path, 
     db = ResultsDB(tmp_path / "r.sqlite")
     run_id = run_suite(run, registry, db, executor=cluster)
     stored = db.cases(run_id)
-    got = {(c["method"], c["params"].get("kills")): c for c in stored}
+    got = {(c.method, c.params.get("kills")): c for c in stored}
     assert len(stored) == len(got) == 4  # every case stored, once
-    assert got[("newton_schulz", None)]["status"] == got[("svd_polar", None)]["status"] == "ok"
-    assert got[("kills_its_worker", 1)]["status"] == "ok"  # killed once, then ran elsewhere
+    assert got[("newton_schulz", None)].status == got[("svd_polar", None)].status == "ok"
+    assert got[("kills_its_worker", 1)].status == "ok"  # killed once, then ran elsewhere
     assert len(once.read_text().split()) == 1
     crashed = got[("kills_its_worker", 2)]
-    assert crashed["status"] == "crashed"
-    assert crashed["message"] == "the Dask worker running it died, 2 times"
+    assert crashed.status == "crashed"
+    assert crashed.message == "the Dask worker running it died, 2 times"
     assert len(twice.read_text().split()) == 2
-    assert db.run(run_id)["status"] == "finished"
-    assert got[("svd_polar", None)]["machine"]["worker"].startswith("tcp://127.0.0.1:")
+    assert db.run(run_id).status == "finished"
+    assert got[("svd_polar", None)].machine["worker"].startswith("tcp://127.0.0.1:")
 
 
 @pytest.mark.slow
@@ -203,7 +203,7 @@ def test_harness_run_on_a_local_cluster_stores_every_case_with_its_machine(tmp_p
     assert [c["status"] for c in cases] == ["ok", "ok"]
     assert all(c["machine"]["worker"] and c["machine"]["fingerprint"] for c in cases)
     run = ResultsDB(tmp_path / "r.sqlite").run(json.loads(done.stdout)["run_id"])
-    (executor,) = run["metadata"]["executors"]  # where the run's cases ran
+    (executor,) = run.metadata["executors"]  # where the run's cases ran
     assert executor["kind"] == "dask" and len(executor["workers"]) == 2
     refused = run_cli("run", str(path), "--cluster", "remote:2", "--db", str(tmp_path / "r"))
     assert refused.returncode == 2 and "expected local:N" in refused.stderr

@@ -29,7 +29,7 @@ def test_every_failure_is_recorded_and_the_run_goes_on(tmp_path):
     path.write_text(SUITE)
     db = ResultsDB(tmp_path / "r.sqlite")
     run_id = run_suite(load(str(path), registry), registry, db)
-    got = {c["method"]: (c["status"], c["message"]) for c in db.cases(run_id)}
+    got = {c.method: (c.status, c.message) for c in db.cases(run_id)}
     assert got["explodes"][0] == "error"
     assert got["explodes"][1].startswith("ValueError: this method always raises")
     assert got["sleeps"] == ("timeout", "killed after 5 s")
@@ -37,7 +37,7 @@ def test_every_failure_is_recorded_and_the_run_goes_on(tmp_path):
     assert got["segfaults"] == ("crashed", "worker died from SIGSEGV")
     assert got["hoards"] == ("crashed", "killed: resident memory passed the limit of 1024 MiB")
     assert got["svd_polar"] == ("ok", None)
-    assert db.run(run_id)["status"] == "finished"
+    assert db.run(run_id).status == "finished"
 
 
 def test_worker_and_inline_runs_agree(tmp_path):
@@ -53,9 +53,9 @@ def test_worker_and_inline_runs_agree(tmp_path):
         )
         db = ResultsDB(tmp_path / f"{isolation}.sqlite")
         (case,) = db.cases(run_suite(load(str(path), registry), registry, db))
-        assert case["status"] == "ok" and len(case["samples"]) == 2
-        assert {pool["num_threads"] for pool in case["threads"]} == {1}
-        metrics[isolation] = case["metrics"]
+        assert case.status == "ok" and len(case.samples) == 2
+        assert {pool["num_threads"] for pool in case.threads} == {1}
+        metrics[isolation] = case.metrics
     assert metrics["process"] == metrics["inline"]
 
 

@@ -4,6 +4,7 @@ test_report_browser.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,6 +18,8 @@ from harness.plugins.registry import Registry
 from harness.report.analysis import pareto_front, scaling_exponent
 from harness.report.rows import group_repetitions, main_metric
 from harness.results.db import ResultsDB
+from harness.results.records import StoredCase
+from harness.run.case import Status
 from harness.run.runner import run_suite
 from harness.suite.loader import load
 
@@ -107,26 +110,38 @@ def test_strings_from_plugins_and_suites_are_escaped(tmp_path):
 
 
 def _record(**changes):
-    record = {
-        "task": "t",
-        "method": "sketch",
-        "backend": "numpy",
-        "dtype": "float64",
-        "sizes": {"n": 64},
-        "problem": {},
-        "params": {"seed": 0, "rank": 8},
-        "seed": 0,
-        "status": "ok",
-        "message": None,
-        "median_s": 1.0,
-        "stats": {"ci_low": 0.9, "ci_high": 1.2},
-        "unstable": 0,
-        "flops": None,
-        "peak_fraction": None,
-        "metrics": {"error": 0.1},
-        "curve": [],
-    }
-    return record | changes
+    record = StoredCase(
+        id=0,
+        run_id=1,
+        task="t",
+        method="sketch",
+        backend="numpy",
+        dtype="float64",
+        sizes={"n": 64},
+        problem={},
+        params={"seed": 0, "rank": 8},
+        seed=0,
+        status=Status.OK,
+        message=None,
+        number=None,
+        samples=None,
+        host_samples=None,
+        stats={"ci_low": 0.9, "ci_high": 1.2},
+        median_s=1.0,
+        unstable=0,
+        flops=None,
+        peak_fraction=None,
+        peak_memory_bytes=None,
+        traced_peak_bytes=None,
+        threads=None,
+        metrics={"error": 0.1},
+        curve=[],
+        finished_at="",
+        repetition=0,
+        case_key="",
+        machine=None,
+    )
+    return dataclasses.replace(record, **changes)
 
 
 def test_repetitions_are_one_row_with_their_median_and_spread():
@@ -134,7 +149,7 @@ def test_repetitions_are_one_row_with_their_median_and_spread():
         _record(repetition=r, params={"seed": r, "rank": 8}, median_s=t, metrics={"error": e})
         for r, t, e in [(0, 3.0, 0.3), (1, 1.0, 0.1), (2, 2.0, 0.2)]
     ]
-    records.append(_record(method="exact", params={}))  # no `repetition` key: repetition 0
+    records.append(_record(method="exact", params={}))
     rows = group_repetitions(records)
     assert [r.repetitions for r in rows] == [3, 1]
     sketch = rows[0]
@@ -156,7 +171,7 @@ def test_a_seed_the_suite_sweeps_keeps_its_rows_apart():
 
 def test_a_failed_repetition_marks_the_row():
     rows = group_repetitions(
-        [_record(repetition=0), _record(repetition=1, status="error", message="boom")]
+        [_record(repetition=0), _record(repetition=1, status=Status.ERROR, message="boom")]
     )
     assert rows[0].status_text == "error (1 of 2)" and rows[0].message == "boom"
     assert rows[0].median_s == 1.0  # over the measured repetitions
@@ -203,7 +218,7 @@ def test_report_command_writes_the_latest_run(cli_db, tmp_path):
     assert "report written to" in result.stdout and "KiB" in result.stdout
     overview = (tmp_path / "site" / "index.html").read_text()
     db = ResultsDB(cli_db)
-    gemm = db.run(1)["metadata"]["roofline"]["numpy"]["float64"]["gemm_gflops"]
+    gemm = db.run(1).metadata["roofline"]["numpy"]["float64"]["gemm_gflops"]
     assert f'<td class="num" data-v="{gemm!r}">{gemm:.1f}</td>' in overview  # measured GEMM rate
     page = (tmp_path / "site" / "task-orthogonalize.html").read_text()
     assert "<h1>orthogonalize · run 1</h1>" in page and "polar distance" in page

@@ -109,7 +109,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert worker.returncode == 0, output
     results = ResultsDB(db)
     by_commit = {
-        results.run(i)["metadata"]["project"]["commit"]: i
+        results.run(i).metadata["project"]["commit"]: i
         for (i,) in results.conn.execute("SELECT id FROM runs")
     }
     html_report.write(results, [by_commit[c] for c in commits], folder / "report")

@@ -82,7 +82,7 @@ def test_exit_status_says_whether_cases_failed_as_configured(tmp_path):
     assert typo.exit_code == 2 and "unknown status 'timout'; did you mean 'timeout'?" in (
         typo.stderr
     )
-    assert [r["planned"] for r in ResultsDB(db).runs()] == [2, 2, 2]
+    assert [r.planned for r in ResultsDB(db).runs()] == [2, 2, 2]
 
 
 def test_runs_lists_every_run(stored):
@@ -106,7 +106,7 @@ def test_show_prints_a_run(stored):
     db, _ = stored
     shown = cli("show", "1", "--db", db)
     assert shown.exit_code == 0
-    uuid = ResultsDB(db).run(1)["uuid"]
+    uuid = ResultsDB(db).run(1).uuid
     for text in (uuid, "tiny.yaml", "4 of 4", "svd_polar", "orthogonality error", "summary"):
         assert text in shown.stdout
     out = json.loads(cli("show", "--db", db, "--json").stdout)  # the latest run
@@ -125,7 +125,7 @@ def test_export_writes_tidy_tables(stored, tmp_path):
     result = cli("export", "1", "--db", db, "--out", tmp_path / "cases.csv")
     assert result.exit_code == 0 and "4 rows written" in result.stderr
     rows = list(csv.DictReader((tmp_path / "cases.csv").open()))
-    assert [r["method"] for r in rows] == [c["method"] for c in cases]
+    assert [r["method"] for r in rows] == [c.method for c in cases]
     first = list(rows[0])
     assert first[:10] == [
         "run_id",
@@ -143,13 +143,11 @@ def test_export_writes_tidy_tables(stored, tmp_path):
     newton = next(r for r in rows if r["method"] == "newton_schulz")
     svd = next(r for r in rows if r["method"] == "svd_polar")
     assert (newton["p_steps"], newton["p_coefficients"], svd["p_steps"]) == ("5", "muon", "")
-    assert float(rows[0]["time_median_s"]) == cases[0]["median_s"]
-    assert (
-        float(rows[0]["metric_orthogonality_error"]) == (cases[0]["metrics"]["orthogonality_error"])
-    )
+    assert float(rows[0]["time_median_s"]) == cases[0].median_s
+    assert float(rows[0]["metric_orthogonality_error"]) == (cases[0].metrics["orthogonality_error"])
 
     as_json = json.loads(cli("export", "1", "--db", db, "--format", "json", "--out", "-").stdout)
-    assert [r["case_id"] for r in as_json] == [c["id"] for c in cases]
+    assert [r["case_id"] for r in as_json] == [c.id for c in cases]
     assert as_json[1]["p_custom"] == [] and as_json[0]["problem_spectrum"] == "logspace"
 
     import pyarrow.parquet as pq
@@ -157,12 +155,12 @@ def test_export_writes_tidy_tables(stored, tmp_path):
     cli("export", "1", "--db", db, "--format", "parquet", "--out", tmp_path / "c.parquet")
     table = pq.read_table(tmp_path / "c.parquet")
     assert table.column_names == first and table.num_rows == 4
-    assert table.column("time_median_s").to_pylist() == [c["median_s"] for c in cases]
+    assert table.column("time_median_s").to_pylist() == [c.median_s for c in cases]
 
     samples = cli("export", "1", "--db", db, "--table", "samples", "--out", "-").stdout
     rows = list(csv.DictReader(io.StringIO(samples)))
-    assert len(rows) == sum(len(c["samples"]) for c in cases) == 12
-    assert [float(r["seconds"]) for r in rows[:3]] == cases[0]["samples"]
+    assert len(rows) == sum(len(c.samples) for c in cases) == 12
+    assert [float(r["seconds"]) for r in rows[:3]] == cases[0].samples
     curves = cli("export", "1", "--db", db, "--table", "curves", "--format", "json", "--out", "-")
     steps = json.loads(curves.stdout)
     assert {r["method"] for r in steps} == {"newton_schulz"} and len(steps) == 10
@@ -195,22 +193,22 @@ def test_merge_imports_runs_once_with_new_ids(stored, tmp_path):
         (1, 2, True, 2)
     ]
     merged = ResultsDB(ours)
-    assert merged.run(2)["status"] == "running"
+    assert merged.run(2).status == "running"
     # The complete file later: the run gets the cases it lacks, and is finished.
     again = json.loads(cli("merge", db, "--db", ours, "--json").stdout)
     assert [(r["id"], r["new"], r["cases_added"]) for r in again] == [(2, False, 2)]
     original = ResultsDB(db)
-    assert merged.run(2)["uuid"] == original.run(1)["uuid"]
-    assert merged.run(2)["status"] == "finished"
-    assert [c["case_key"] for c in merged.cases(2)] == [c["case_key"] for c in original.cases(1)]
-    assert [c["samples"] for c in merged.cases(2)] == [c["samples"] for c in original.cases(1)]
+    assert merged.run(2).uuid == original.run(1).uuid
+    assert merged.run(2).status == "finished"
+    assert [c.case_key for c in merged.cases(2)] == [c.case_key for c in original.cases(1)]
+    assert [c.samples for c in merged.cases(2)] == [c.samples for c in original.cases(1)]
     assert json.loads(cli("merge", db, "--db", ours, "--json").stdout)[0]["cases_added"] == 0
 
     # A v1 file merges too, and is only read.
     write_v1(tmp_path / "v1.sqlite")
     text = cli("merge", tmp_path / "v1.sqlite", "--db", ours).stdout
     assert f"{ours}: 2 runs added, 0 already there" in text
-    assert [r["id"] for r in merged.runs()] == [1, 2, 3, 4]
+    assert [r.id for r in merged.runs()] == [1, 2, 3, 4]
     assert sqlite3.connect(tmp_path / "v1.sqlite").execute("PRAGMA user_version").fetchone() == (1,)
     assert sqlite3.connect(ours).execute("PRAGMA integrity_check").fetchone() == ("ok",)
 

@@ -90,10 +90,10 @@ def test_a_killed_run_resumes_without_repeating_or_duplicating_cases(tmp_path):
     registry = Registry.load()
     complete = ResultsDB(tmp_path / "complete.sqlite")
     run_suite(suites.load(str(suite), registry), registry, complete)
-    assert {c["case_key"] for c in complete.cases(1)} == set(keys)
+    assert {c.case_key for c in complete.cases(1)} == set(keys)
 
     run = ResultsDB(db).run(1)
-    assert run["status"] == "finished" and len(run["metadata"]["resumes"]) == 1
+    assert run.status == "finished" and len(run.metadata["resumes"]) == 1
     again = cli("run", "--resume", "1", "--db", str(db))
     assert again.exit_code == 2 and "run 1 is finished: nothing to resume" in again.stderr
 

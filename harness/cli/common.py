@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape as escape_markup
 
 from harness.results import db as results_db
+from harness.run.case import Status
 
 EXIT_BAD_INPUT = 2
 """Exit status when nothing (more) could be done: bad input, an unusable file or folder."""
@@ -44,14 +45,14 @@ db_option = click.option(
     help="Results database (default: $HARNESS_DB or results/harness.sqlite).",
 )
 STATUS_STYLE = {
-    "ok": "green",
-    "error": "bold red",
-    "timeout": "bold red",
-    "crashed": "bold red",
-    "unavailable": "yellow",
-    "unsupported": "dim",
+    Status.OK: "green",
+    Status.ERROR: "bold red",
+    Status.TIMEOUT: "bold red",
+    Status.CRASHED: "bold red",
+    Status.UNAVAILABLE: "yellow",
+    Status.UNSUPPORTED: "dim",
 }
-FAILED = ("error", "timeout", "crashed")
+"""The rich style of each case status, in the order of ``Status``."""
 opened_databases: list[Path] = []
 """The databases this command opened, latest last (the error boundary names a damaged one)."""
 

@@ -20,6 +20,8 @@ from harness.results.compare import (
     compare_runs,
     find_run,
 )
+from harness.results.records import StoredCase, StoredRun
+from harness.run.case import Status
 
 VERDICT_STYLE = {
     "slower": "bold red",
@@ -51,20 +53,20 @@ def _open(path: Path) -> results_db.ResultsDB:
     return open_db(path)
 
 
-def _run_title(run: dict[str, Any]) -> str:
-    project = run["metadata"].get("project") or {}
+def _run_title(run: StoredRun) -> str:
+    project = run.metadata.get("project") or {}
     commit = (project.get("commit") or "no commit")[:10] + (
         " dirty" if project.get("dirty") else ""
     )
-    return f"run {run['id']} ({run['suite']}, {commit}, {run['started_at']})"
+    return f"run {run.id} ({run.suite}, {commit}, {run.started_at})"
 
 
-def _milliseconds(record: dict[str, Any] | None) -> str:
+def _milliseconds(record: StoredCase | None) -> str:
     if record is None:
         return "-"
-    if record["status"] != "ok" or record["median_s"] is None:
-        return record["status"]
-    return f"{record['median_s'] * 1e3:.3f}"
+    if record.status != Status.OK or record.median_s is None:
+        return record.status
+    return f"{record.median_s * 1e3:.3f}"
 
 
 def _metric_cell(row: CaseComparison) -> str:
@@ -219,6 +221,13 @@ def compare(
     if as_json:
         click.echo(json.dumps(comparison.as_dict(), indent=2))
         sys.exit(comparison.exit_code)
+    _print_comparison(comparison, normalize, show_all)
+    sys.exit(comparison.exit_code)
+
+
+def _print_comparison(comparison: Comparison, normalize: str | None, show_all: bool) -> None:
+    """Print a comparison for people: why the runs are not comparable (if they are not), the
+    table of the cases that changed (every case with ``show_all``), and the summary line."""
     if not comparison.comparable:
         console.print(
             f"[yellow]not comparable:[/] the runs come from different machines or software "
@@ -237,4 +246,3 @@ def compare(
     else:
         console.print(f"no case changed (of {len(comparison.rows)}; --all shows them)")
     console.print(_summary_line(comparison), highlight=False)
-    sys.exit(comparison.exit_code)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -79,7 +80,12 @@ def backend_info(registry: Registry, backend: Backend) -> dict[str, Any]:
     }
 
 
-INFO = {"method": method_info, "task": task_info, "backend": backend_info}
+# the description of each kind; the registry's entry is a Method, Task or Backend as the kind says
+INFO: dict[str, Callable[[Registry, Any], dict[str, Any]]] = {
+    "method": method_info,
+    "task": task_info,
+    "backend": backend_info,
+}
 
 
 def _listed(values: list[str] | None, every: str) -> str:

@@ -15,7 +15,6 @@ from rich.table import Table
 from harness import output_files
 from harness.cli import results_table
 from harness.cli.common import (
-    FAILED,
     STATUS_STYLE,
     console,
     db_option,
@@ -26,39 +25,42 @@ from harness.cli.common import (
 )
 from harness.results import db as results_db
 from harness.results import export as tidy
+from harness.results.records import StoredCase, StoredRun
+from harness.run.case import DID_NOT_RUN, FAILED, Case, Status
 
 SLOWEST_SHOWN = 3
 UNSTABLE_SHOWN = 5
 
 
-def stored_run(db: results_db.ResultsDB, run_id: int | None) -> dict[str, Any]:
+def stored_run(db: results_db.ResultsDB, run_id: int | None) -> StoredRun:
     """Run ``run_id`` (default: the latest), or exit 2 saying which runs there are."""
     try:
         return db.run(db.latest_run() if run_id is None else run_id)
     except LookupError as exc:
-        ids = [r["id"] for r in db.runs()]
+        ids = [r.id for r in db.runs()]
         fail(f"{exc}" + (f" (runs: {ids[0]} to {ids[-1]})" if ids else ""))
 
 
-def suite_params(record: dict[str, Any]) -> dict[str, Any]:
+def suite_params(record: StoredCase) -> dict[str, Any]:
     """The method parameters the suite set for a stored case (its key keeps them; the
     ``params`` column has the defaults filled in too)."""
-    return json.loads(record["case_key"])["params"] if record.get("case_key") else record["params"]
+    return json.loads(record.case_key)["params"] if record.case_key else record.params
 
 
-def describe(record: dict[str, Any], params: dict[str, Any]) -> str:
-    """One line naming a case: ``method(p=v) backend dtype MxN``, plus its problem."""
+def describe(record: Case | StoredCase, params: dict[str, Any]) -> str:
+    """One line naming a case (planned or stored): ``method(p=v) backend dtype MxN``, plus
+    its problem."""
     shown = ", ".join(f"{k}={v}" for k, v in params.items())
-    problem = " ".join(f"{k}={v}" for k, v in record["problem"].items())
-    size = "x".join(map(str, record["sizes"].values()))
-    rep = f" rep {record['repetition']}" if record.get("repetition") else ""
+    problem = " ".join(f"{k}={v}" for k, v in record.problem.items())
+    size = "x".join(map(str, record.sizes.values()))
+    rep = f" rep {record.repetition}" if record.repetition else ""
     return (
-        f"{record['method']}{f'({shown})' if shown else ''} {record['backend']} "
-        f"{record['dtype']} {size}{rep} [{record['task']}{f' {problem}' if problem else ''}]"
+        f"{record.method}{f'({shown})' if shown else ''} {record.backend} "
+        f"{record.dtype} {size}{rep} [{record.task}{f' {problem}' if problem else ''}]"
     )
 
 
-def _cases_table(title: str, records: list[dict[str, Any]]) -> Table:
+def _cases_table(title: str, records: list[StoredCase]) -> Table:
     """The cases that ran, one row each, with the task's metrics as columns."""
     metrics = results_table.metric_names(records)
     table = Table(title=escape(title))
@@ -70,62 +72,62 @@ def _cases_table(title: str, records: list[dict[str, Any]]) -> Table:
             justify="left" if column in results_table.TEXT_COLUMNS else "right",
         )
     for record in records:
-        status = f"[{STATUS_STYLE[record['status']]}]{results_table.status(record)}[/]"
-        if record["message"]:
-            status += f" [dim]{escape(record['message'])}[/]"
+        status = f"[{STATUS_STYLE[record.status]}]{results_table.status(record)}[/]"
+        if record.message:
+            status += f" [dim]{escape(record.message)}[/]"
         cells = results_table.cells(record, metrics, params=suite_params(record))
         table.add_row(*map(escape, cells), status)
     return table
 
 
-def print_cases(records: list[dict[str, Any]]) -> None:
+def print_cases(records: list[StoredCase]) -> None:
     """A table per task and problem for the cases that ran, then why the others did not."""
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[StoredCase]] = {}
     for r in records:
-        if r["status"] in ("ok", *FAILED):
-            problem = " ".join(f"{k}={v}" for k, v in r["problem"].items())
-            groups.setdefault(f"{r['task']} {problem}".strip(), []).append(r)
+        if r.status in (Status.OK, *FAILED):
+            problem = " ".join(f"{k}={v}" for k, v in r.problem.items())
+            groups.setdefault(f"{r.task} {problem}".strip(), []).append(r)
     for title, group in groups.items():
         console.print(_cases_table(title, group))
     reasons = Counter(
-        (r["status"], f"{r['backend']}: {r['message']}")
-        for r in records
-        if r["status"] in ("unavailable", "unsupported")
+        (r.status, f"{r.backend}: {r.message}") for r in records if r.status in DID_NOT_RUN
     )
     for (status, reason), count in reasons.items():
         console.print(f"[{STATUS_STYLE[status]}]{status}[/] {count} cases - {escape(reason)}")
 
 
-def _spread(record: dict[str, Any]) -> float:
+def _spread(record: StoredCase) -> float:
     """IQR / median of a case's samples."""
-    stats = record["stats"] or {}
+    stats = record.stats or {}
     return stats.get("iqr", 0.0) / stats["median"] if stats.get("median") else 0.0
 
 
-def summary(records: Iterable[dict[str, Any]], planned: int | None = None) -> dict[str, Any]:
+def summary(records: Iterable[StoredCase], planned: int | None = None) -> dict[str, Any]:
     """Counts per status, overall and per task; the slowest and the least stable cases."""
     records = list(records)
     by_task: dict[str, Counter[str]] = {}
     for r in records:
-        by_task.setdefault(r["task"], Counter())[r["status"]] += 1
-    timed = [r for r in records if r["status"] == "ok" and r["median_s"] is not None]
-    unstable = sorted((r for r in timed if r["unstable"]), key=_spread, reverse=True)
+        by_task.setdefault(r.task, Counter())[r.status] += 1
+    timed = [r for r in records if r.status == Status.OK and r.median_s is not None]
+    unstable = sorted((r for r in timed if r.unstable), key=_spread, reverse=True)
 
-    def brief(record: dict[str, Any]) -> dict[str, Any]:
+    def brief(record: StoredCase) -> dict[str, Any]:
         return {
-            "case_id": record["id"],
+            "case_id": record.id,
             "case": describe(record, suite_params(record)),
-            "median_s": record["median_s"],
+            "median_s": record.median_s,
             "iqr_over_median": _spread(record),
         }
 
     return {
         "cases": len(records),
         "planned": planned,
-        "counts": dict(Counter(r["status"] for r in records)),
+        "counts": dict(Counter(r.status for r in records)),
         "by_task": {task: dict(counts) for task, counts in by_task.items()},
         "unstable": len(unstable),
-        "slowest": [brief(r) for r in sorted(timed, key=lambda r: -r["median_s"])][:SLOWEST_SHOWN],
+        "slowest": [brief(r) for r in sorted(timed, key=lambda r: -(r.median_s or 0.0))][
+            :SLOWEST_SHOWN
+        ],
         "least_stable": [brief(r) for r in unstable[:UNSTABLE_SHOWN]],
     }
 
@@ -174,22 +176,23 @@ def runs(db_path: Path | None, as_json: bool) -> None:
     """
     db = open_db(db_path)
     rows = []
+    stored = db.stored_counts()
     for run in db.runs():
-        meta = run["metadata"]
+        meta = run.metadata
         rows.append(
             {
-                "id": run["id"],
-                "uuid": run["uuid"],
-                "suite": run["suite"],
+                "id": run.id,
+                "uuid": run.uuid,
+                "suite": run.suite,
                 "tier": meta.get("tier"),
-                "started_at": run["started_at"],
-                "finished_at": run["finished_at"],
-                "state": run["state"],
-                "done": run["done"],
-                "planned": run["planned"],
+                "started_at": run.started_at,
+                "finished_at": run.finished_at,
+                "state": results_db.run_state(run),
+                "done": stored[run.id],
+                "planned": run.planned,
                 "commit": meta.get("project", {}).get("commit"),
                 "dirty": meta.get("project", {}).get("dirty"),
-                "host": run["host"],
+                "host": run.host,
                 "cpu": meta.get("cpu"),
                 "cores": meta.get("cores"),
             }
@@ -227,24 +230,29 @@ def show(run_id: int | None, db_path: Path | None, as_json: bool) -> None:
     """Print stored run RUN_ID (default: the latest): what ran where, its cases, a summary."""
     db = open_db(db_path)
     run = stored_run(db, run_id)
-    cases = db.cases(run["id"])
+    cases = db.cases(run.id)
     db.close()
     state = results_db.run_state(run)
     if as_json:
-        click.echo(json.dumps({"run": run, "state": state, "cases": cases}, indent=2))
+        click.echo(
+            json.dumps(
+                {"run": run.as_dict(), "state": state, "cases": [c.as_dict() for c in cases]},
+                indent=2,
+            )
+        )
         return
-    meta = run["metadata"]
+    meta = run.metadata
     project = meta.get("project", {})
     facts = {
-        "run": f"{run['id']}  (uuid {run['uuid']})",
-        "suite": f"{run['suite']}  ({run['suite_path']})"
+        "run": f"{run.id}  (uuid {run.uuid})",
+        "suite": f"{run.suite}  ({run.suite_path})"
         + (f", tier {meta['tier']}" if meta.get("tier") else ""),
         "state": state,
-        "started": run["started_at"],
-        "finished": run["finished_at"] or "-",
-        "cases": f"{len(cases)} of {run['planned'] if run['planned'] is not None else '?'}",
+        "started": run.started_at,
+        "finished": run.finished_at or "-",
+        "cases": f"{len(cases)} of {run.planned if run.planned is not None else '?'}",
         "commit": f"{project.get('commit')}" + (" (dirty)" if project.get("dirty") else ""),
-        "machine": f"{run['host'] or '?'}: {meta.get('cpu')}, {meta.get('cores')} cores, "
+        "machine": f"{run.host or '?'}: {meta.get('cpu')}, {meta.get('cores')} cores, "
         f"{(meta.get('memory_bytes') or 0) / 2**30:.0f} GiB, {meta.get('platform')}",
         "backends": ", ".join(meta.get("backends", {})) or "-",
         "resumed": ", ".join(r["at"] for r in meta.get("resumes", [])) or "-",
@@ -255,7 +263,7 @@ def show(run_id: int | None, db_path: Path | None, as_json: bool) -> None:
     console.print(header)
     print_cases(cases)
     if cases:
-        print_summary(summary(cases, run["planned"]))
+        print_summary(summary(cases, run.planned))
 
 
 @click.command()
@@ -288,7 +296,7 @@ def export(
     file is written whole or not at all."""
     db = open_db(db_path)
     run = stored_run(db, run_id)
-    rows = tidy.TABLES[table](db.cases(run["id"]))
+    rows = tidy.TABLES[table](db.cases(run.id))
     db.close()
     out = out or Path(f"run-{run_id}-{table}.{fmt}")
     to_stdout = str(out) == "-"

@@ -1,13 +1,16 @@
 """The columns of a results table, shared by the terminal table and the HTML report.
 
-Works on case records as the database stores them (``CaseResult.record()``, ``ResultsDB.cases``),
-and returns plain text: each caller escapes for its own medium.
+Works on the cases the database gives back (``ResultsDB.cases``), and returns plain text: each
+caller escapes for its own medium.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+
+from harness.results.records import StoredCase
+from harness.run.case import CaseResult
 
 COLUMNS = (
     "method",
@@ -23,17 +26,18 @@ COLUMNS = (
 TEXT_COLUMNS = ("method", "params", "backend", "dtype", "status")
 
 
-def metric_names(records: Iterable[dict[str, Any]]) -> list[str]:
-    return sorted({name for r in records for name in (r["metrics"] or {})})
+def metric_names(records: Iterable[StoredCase]) -> list[str]:
+    return sorted({name for r in records for name in (r.metrics or {})})
 
 
 def headers(metrics: list[str]) -> list[str]:
     return [*COLUMNS, *(m.replace("_", " ") for m in metrics), "status"]
 
 
-def status(record: dict[str, Any]) -> str:
-    """The status word, with ``unstable`` added when the timing's spread was too wide."""
-    return record["status"] + (" unstable" if record["unstable"] else "")
+def status(record: StoredCase | CaseResult) -> str:
+    """The status word of a stored or a just-finished case, with ``unstable`` added when the
+    timing's spread was too wide."""
+    return record.status + (" unstable" if record.unstable else "")
 
 
 def _number(value: float | None, spec: str) -> str:
@@ -41,32 +45,32 @@ def _number(value: float | None, spec: str) -> str:
 
 
 def cells(
-    record: dict[str, Any], metrics: list[str], params: dict[str, Any] | None = None
+    record: StoredCase, metrics: list[str], params: dict[str, Any] | None = None
 ) -> list[str]:
     """One row: the case, its median time, spread and rate, its metrics (not its status).
 
     ``params`` replaces the record's (complete) parameters, e.g. by those a suite set.
     """
-    median = record["median_s"]
-    gflops = record["flops"] / median / 1e9 if record["flops"] and median else None
-    iqr = (record["stats"] or {}).get("iqr")
-    peak = record["peak_fraction"]
+    median = record.median_s
+    gflops = record.flops / median / 1e9 if record.flops and median else None
+    iqr = (record.stats or {}).get("iqr")
+    peak = record.peak_fraction
     return [
-        record["method"],
+        record.method,
         " ".join(
             f"{k}={v}"
             for k, v in [
-                *(record["params"] if params is None else params).items(),
+                *(record.params if params is None else params).items(),
                 # the problem seed and the repetition, where they tell rows apart
-                *[(k, record.get(k)) for k in ("seed", "repetition") if record.get(k)],
+                *[(k, getattr(record, k)) for k in ("seed", "repetition") if getattr(record, k)],
             ]
         ),
-        record["backend"],
-        record["dtype"],
-        "x".join(map(str, record["sizes"].values())),
+        record.backend,
+        record.dtype,
+        "x".join(map(str, record.sizes.values())),
         _number(median and median * 1e3, ".3f"),
         _number(iqr / median * 100 if iqr is not None and median else None, ".1f"),
         _number(gflops, ".1f"),
         _number(peak and peak * 100, ".0f"),
-        *(_number((record["metrics"] or {}).get(m), ".2e") for m in metrics),
+        *(_number((record.metrics or {}).get(m), ".2e") for m in metrics),
     ]

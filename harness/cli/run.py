@@ -4,11 +4,11 @@ finishes, print its results and a summary; the exit status says whether cases fa
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any, Literal
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -16,7 +16,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from harness.cli import results_table
 from harness.cli.common import (
     EXIT_BAD_INPUT,
-    FAILED,
     STATUS_STYLE,
     console,
     db_option,
@@ -34,25 +33,27 @@ from harness.cli.results import (
     summary,
 )
 from harness.cli.validate import max_cases_option, print_dry_run, tier_option
+from harness.names import did_you_mean
 from harness.plugins.registry import Registry, UnknownNameError
 from harness.results.db import ResultsDB, ResumeError, StorageError
-from harness.run.case import STATUSES, Case, CaseResult
+from harness.results.records import StoredCase
+from harness.run.case import FAILED, Case, CaseResult, Status
 from harness.run.executors import Executor
 from harness.run.placement import make_executor, parse_cluster
 from harness.run.runner import resume_run, run_cases, start_run
-from harness.suite.loader import SuiteError, load
+from harness.suite.loader import Suite, SuiteError, load
 
 DEFAULT_SUITE = "smoke"
 
 
 def _fail_on(ctx: click.Context, param: click.Parameter, value: str) -> frozenset[str]:
     """The statuses named by ``--fail-on`` (comma-separated), each checked."""
-    known = (*STATUSES, "unstable")
+    known = (*(status.value for status in Status), "unstable")
     names = frozenset(v.strip() for v in value.split(",") if v.strip())
     for name in sorted(names - set(known)):
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise click.BadParameter(f"unknown status {name!r}{hint} (known: {', '.join(known)})")
+        raise click.BadParameter(
+            f"unknown status {name!r}{did_you_mean(name, known, n=1)} (known: {', '.join(known)})"
+        )
     return names
 
 
@@ -66,8 +67,9 @@ def _cluster(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     return value
 
 
-def _failed(record: dict, fail_on: frozenset[str]) -> bool:
-    return record["status"] in fail_on or bool("unstable" in fail_on and record["unstable"])
+def _failed(record: StoredCase | CaseResult, fail_on: frozenset[str]) -> bool:
+    """Whether a stored or a just-finished case has a status ``--fail-on`` names."""
+    return record.status in fail_on or bool("unstable" in fail_on and record.unstable)
 
 
 @click.command()
@@ -146,14 +148,7 @@ def run(
     if sum(map(bool, (inline, scheduler, cluster))) > 1:
         fail("--inline, --scheduler and --cluster exclude each other: give one")
     if resume_id is None:
-        suite = suite or DEFAULT_SUITE
-        try:
-            loaded = load(suite, registry, tier=tier, max_cases=max_cases)
-        except (SuiteError, UnknownNameError) as exc:
-            message = f"[bold red]error:[/] suite {escape(repr(suite))} cannot run:"
-            errors.print(message, highlight=False)
-            errors.print(printable(str(exc)), highlight=False, markup=False, soft_wrap=True)
-            sys.exit(EXIT_BAD_INPUT)
+        loaded = _load(suite or DEFAULT_SUITE, registry, tier, max_cases)
         if dry_run:
             print_dry_run(loaded, as_json)
             sys.exit(0)
@@ -167,33 +162,68 @@ def run(
                 "give no SUITE, --tier or --dry-run"
             )
         db = open_db(db_path, write=True)
-    try:  # before the run is stored: a cluster that cannot be reached leaves no empty run
-        executor = make_executor(registry, scheduler, cluster)
-    except (ValueError, RuntimeError, OSError) as exc:
-        fail(f"cannot run the cases there: {exc}")
-    with executor:
+    with _executor(registry, scheduler, cluster) as executor:
         run_id = (
             start_run(loaded, registry, db)
             if resume_id is None
             else _claim(db, resume_id, registry)
         )
         db.note_executor(run_id, executor.describe())
-        planned = db.run(run_id)["planned"]
+        planned = db.run(run_id).planned
         how = Progressing(fail_on, quiet=quiet or as_json, name_db=db_path is not None)
         _run_cases(db, run_id, registry, executor, how, inline)
     records = db.cases(run_id)
-    facts = summary(records, planned)
     status = 0 if no_fail or not any(_failed(r, fail_on) for r in records) else 1
+    _print_outcome(db, run_id, records, summary(records, planned), status, as_json, quiet)
+    db.close()
+    sys.exit(status)
+
+
+def _executor(registry: Registry, scheduler: str | None, cluster: str | None) -> Executor:
+    """Where the cases run (``--scheduler``, ``--cluster`` or this machine), made before the
+    run is stored so that a cluster that cannot be reached leaves no empty run; exit 2 then."""
+    try:
+        return make_executor(registry, scheduler, cluster)
+    except (ValueError, RuntimeError, OSError) as exc:
+        fail(f"cannot run the cases there: {exc}")
+
+
+def _load(suite: str, registry: Registry, tier: str | None, max_cases: int) -> Suite:
+    """The suite ``suite`` (a file or a shipped suite's name) expanded, or exit 2 with the
+    reasons it cannot run."""
+    try:
+        return load(suite, registry, tier=tier, max_cases=max_cases)
+    except (SuiteError, UnknownNameError) as exc:
+        message = f"[bold red]error:[/] suite {escape(repr(suite))} cannot run:"
+        errors.print(message, highlight=False)
+        errors.print(printable(str(exc)), highlight=False, markup=False, soft_wrap=True)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _print_outcome(
+    db: ResultsDB,
+    run_id: int,
+    records: list[StoredCase],
+    facts: dict[str, Any],
+    status: int,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Print what became of run ``run_id``: its cases, summary (``facts``) and exit status
+    as JSON; or the tables (unless ``quiet``) and the counts line."""
     if as_json:
-        out = {"run_id": run_id, "db": str(db.path), "cases": records, "summary": facts}
+        out = {
+            "run_id": run_id,
+            "db": str(db.path),
+            "cases": [r.as_dict() for r in records],
+            "summary": facts,
+        }
         click.echo(json.dumps({**out, "exit_status": status}, indent=2))
     else:
         if not quiet:
             print_cases(records)
             print_summary(facts)
         console.print(counts_line(run_id, db.path, facts), highlight=False)
-    db.close()
-    sys.exit(status)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,7 +242,7 @@ def _claim(db: ResultsDB, run_id: int, registry: Registry) -> int:
         claimed = resume_run(run_id, registry, db)
     except (ResumeError, LookupError) as exc:
         fail(str(exc))
-    _warn_if_another_commit(claimed["metadata"])
+    _warn_if_another_commit(claimed.metadata)
     return run_id
 
 
@@ -226,7 +256,7 @@ def _run_cases(
 ) -> None:
     """Run the cases of ``run_id`` not stored yet with a progress bar and a line per failure;
     an interrupt or a storage failure ends the command with the resume command."""
-    planned = db.run(run_id)["planned"]
+    planned = db.run(run_id).planned
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -237,27 +267,26 @@ def _run_cases(
         transient=True,
         disable=how.quiet,
     ) as progress:
-        name = escape(db.run(run_id)["suite"])
+        name = escape(db.run(run_id).suite)
         stored = len(db.case_keys(run_id))
         bar = progress.add_task(f"run {run_id} {name}", total=planned, completed=stored, case="")
 
         def on_start(case: Case) -> None:
-            progress.update(bar, case=escape(describe(dataclasses.asdict(case), case.params)))
+            progress.update(bar, case=escape(describe(case, case.params)))
 
         def on_result(result: CaseResult) -> None:
             progress.advance(bar)
-            record = result.record()
-            if _failed(record, how.fail_on) or result.status in FAILED:
+            if _failed(result, how.fail_on) or result.status in FAILED:
                 progress.console.print(
-                    f"[{STATUS_STYLE[result.status]}]{results_table.status(record)}[/] "
-                    f"{escape(describe(record, result.case.params))}: "
+                    f"[{STATUS_STYLE[result.status]}]{results_table.status(result)}[/] "
+                    f"{escape(describe(result.case, result.case.params))}: "
                     f"{escape(result.message or '')}",
                     highlight=False,
                     soft_wrap=True,
                 )
 
         try:
-            isolation = "inline" if inline else None
+            isolation: Literal["inline"] | None = "inline" if inline else None
             run_cases(run_id, registry, db, on_start, on_result, isolation, executor=executor)
         except KeyboardInterrupt:
             progress.stop()
@@ -272,7 +301,7 @@ def _run_cases(
 
 
 def _stopped(
-    db: ResultsDB, run_id: int, planned: int, what: str, advice: str, name_db: bool
+    db: ResultsDB, run_id: int, planned: int | None, what: str, advice: str, name_db: bool
 ) -> None:
     """Say (``what``) that run ``run_id`` stopped early, how much of it is stored, and how to
     go on (``advice``, then the command)."""

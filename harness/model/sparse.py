@@ -118,8 +118,8 @@ class SparseOperator:
             raise TypeError(f"{type(like).__module__} has no sparse matrices (like={type(like)})")
         from scipy.sparse import coo_array
 
-        data = np.asarray(values, dtype=like.dtype)
-        return cls(coo_array((data, (rows, cols)), shape=shape).tocsr())
+        entries = np.asarray(values, dtype=like.dtype)
+        return cls(coo_array((entries, (rows, cols)), shape=shape).tocsr())
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -27,6 +27,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -39,6 +40,7 @@ from harness.plugins.discovery import PluginRecord, describe_exception
 from harness.plugins.registry import Registry, UnknownNameError
 from harness.run import metadata, roofline
 from harness.run.case import Case, CaseResult, RunOptions
+from harness.run.case import Status as CaseStatus
 from harness.run.executors import ProblemCache, run_case
 from harness.run.timing import TimingOptions
 
@@ -162,7 +164,7 @@ def backend_checks(backend: Backend) -> list[Check]:
                 "backend",
                 name,
                 f"round trip {dtype}",
-                lambda dtype=dtype: _round_trip(backend, dtype),
+                partial(_round_trip, backend, dtype),
             )
         )
     checks += [
@@ -399,10 +401,10 @@ def _case_check(
     case = Case(task.name, method.name, backend.name, dtype, task.small_sizes(), {}, {}, SEED)
     problems = ProblemCache(registry)
     result = run_case(case, registry, problems, OPTIONS)
-    if result.status == "unsupported":
+    if result.status == CaseStatus.UNSUPPORTED:
         return Check("method", method.name, label, "pass", f"unsupported: {result.message}"), None
     ran = Ran(result)
-    if result.status != "ok":
+    if result.status != CaseStatus.OK:
         return Check(
             "method", method.name, label, "fail", f"{result.status}: {result.message}"
         ), ran
@@ -486,7 +488,7 @@ Attempt = tuple[Task, Backend, str, Ran]
 def _first(ran: list[Attempt], *, ok: bool) -> Attempt:
     """The first case that ran (``ok``: that ran ``ok``)."""
     for attempt in ran:
-        if not ok or attempt[3].result.status == "ok":
+        if not ok or attempt[3].result.status == CaseStatus.OK:
             return attempt
     raise Skipped(f"no case ran{' ok' if ok else ''} here")
 

@@ -13,7 +13,6 @@ Environment variables (as pytest's and datasette's):
 
 from __future__ import annotations
 
-import difflib
 import os
 import traceback
 from collections.abc import Iterable
@@ -23,6 +22,7 @@ from typing import Any, Literal
 
 import pluggy
 
+from harness.names import did_you_mean
 from harness.plugins import hookspecs
 
 ENTRY_POINT_GROUP = "harness"
@@ -111,6 +111,5 @@ def _register(manager: pluggy.PluginManager, record: PluginRecord) -> None:
     if unknown:
         manager.unregister(record.module)
         for name in unknown:
-            close = difflib.get_close_matches(name, specs, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (hooks: {', '.join(specs)})"
+            hint = did_you_mean(name, specs, n=1) or f" (hooks: {', '.join(specs)})"
             record.fail(f"unknown hook {name!r}{hint}")

@@ -10,7 +10,6 @@ of use and looking it up raises an error naming both distributions.
 
 from __future__ import annotations
 
-import difflib
 import types
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import pluggy
 from harness.model.backend import Backend
 from harness.model.method import Method
 from harness.model.task import Task
+from harness.names import close_names, did_you_mean
 from harness.plugins.discovery import PluginRecord, describe_exception, load_plugins
 
 KINDS: dict[str, tuple[str, type]] = {
@@ -35,13 +35,9 @@ class UnknownNameError(LookupError):
 
     def __init__(self, kind: str, name: str, known: Iterable[str]):
         self.kind, self.name = kind, name
-        self.suggestions = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
-        hint = (
-            f"; did you mean {' or '.join(map(repr, self.suggestions))}?"
-            if self.suggestions
-            else ""
-        )
-        super().__init__(f"unknown {kind} {name!r}{hint}")
+        known = list(known)
+        self.suggestions = close_names(name, known)
+        super().__init__(f"unknown {kind} {name!r}{did_you_mean(name, known)}")
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -116,17 +112,18 @@ class Registry:
         self, kind: str, expected: type, hook_name: str, provided: list[Any], record: PluginRecord
     ) -> None:
         for item in provided:
-            if not isinstance(item, expected) or not isinstance(getattr(item, "name", None), str):
+            name = getattr(item, "name", None)
+            if not isinstance(item, expected) or not isinstance(name, str):
                 record.fail(f"{hook_name} returned {item!r}, not a named {expected.__name__}")
                 continue
-            key = (kind, item.name)
+            key = (kind, name)
             if key in self.conflicts:
                 self.conflicts[key].append(record)
             elif key in self.providers:
-                del self.entries[kind][item.name]
+                del self.entries[kind][name]
                 self.conflicts[key] = [self.providers.pop(key), record]
             else:
-                self.entries[kind][item.name] = item
+                self.entries[kind][name] = item
                 self.providers[key] = record
 
     def extra_modules(self) -> list[tuple[str, str]]:

@@ -69,13 +69,17 @@ def accuracy_vs_time(
     """Error against time for one size and problem; the Pareto front (no other case both
     faster and more accurate) is ringed and joined by a dashed step line. Empty when no row
     has the metric; ``hidden`` until the page's metric selector picks it."""
-    judged = [r for r in rows if r.median_s is not None and r.metric(metric) is not None]
+    judged = [
+        (row, (t, e))
+        for row in rows
+        if (t := row.median_s) is not None and (e := row.metric(metric)) is not None
+    ]
     if not judged:
         return ""
-    coords = [(r.median_s, r.metric(metric)) for r in judged]
+    coords = [coord for _, coord in judged]
     front = set(pareto_front(coords))
     series: dict[str, svg.Series] = {}
-    for i, (row, (t, e)) in enumerate(zip(judged, coords, strict=True)):
+    for i, (row, (t, e)) in enumerate(judged):
         s = series.setdefault(series_name(row), svg.Series(series_name(row), styles.of(row)))
         s.points.append(
             svg.Point(
@@ -112,13 +116,14 @@ def scaling(rows: Sequence[Row], styles: Styles, size_names: str, title: str) ->
     series, each with its least-squares exponent k (time ∝ size^k) in the legend."""
     series: dict[str, svg.Series] = {}
     for row in sorted(rows, key=lambda r: r.size_elements):
-        if row.median_s is None:
+        median_s = row.median_s
+        if median_s is None:
             continue
         s = series.setdefault(
             series_name(row), svg.Series(series_name(row), styles.of(row), line="straight")
         )
         s.points.append(
-            svg.Point(row.size_elements, row.median_s, _time_tip(row), y_range=row.interval)
+            svg.Point(row.size_elements, median_s, _time_tip(row), y_range=row.interval)
         )
     entries = []
     for s in series.values():
@@ -137,10 +142,10 @@ def scaling(rows: Sequence[Row], styles: Styles, size_names: str, title: str) ->
 def backend_comparison(rows: Sequence[Row], styles: Styles, title: str) -> str:
     """For one size and problem, each method's time on every backend, one line per method
     and dtype: the marker's shape names the backend."""
-    measured = [r for r in rows if r.median_s is not None]
-    names = list(dict.fromkeys(f"{r.label} · {r.dtype}" for r in measured))
+    measured = [(row, t) for row in rows if (t := row.median_s) is not None]
+    names = list(dict.fromkeys(f"{r.label} · {r.dtype}" for r, _ in measured))
     series: dict[str, svg.Series] = {}
-    for row in measured:
+    for row, median_s in measured:
         style = svg.Style(
             svg.PALETTE[styles.backends.index(row.backend) % len(svg.PALETTE)],
             styles.marker(row.backend),
@@ -148,13 +153,13 @@ def backend_comparison(rows: Sequence[Row], styles: Styles, title: str) -> str:
         s = series.setdefault(row.backend, svg.Series(row.backend, style))
         s.points.append(
             svg.Point(
-                row.median_s,
+                median_s,
                 names.index(f"{row.label} · {row.dtype}"),
                 f"{row.label} · {row.dtype}\n{_time_tip(row)}",
                 x_range=row.interval,
             )
         )
-    x = svg.Axis.fit(SECONDS_LABEL, [r.median_s for r in measured], format=seconds)
+    x = svg.Axis.fit(SECONDS_LABEL, [t for _, t in measured], format=seconds)
     y = svg.Axis.categorical("method · dtype", names)
     return svg.figure(
         svg.plot(list(series.values()), x, y, f"backends side by side, {title}"),
@@ -214,9 +219,12 @@ VERDICT_COLORS = {
 def ratios(rows: Sequence[CaseComparison], title: str) -> str:
     """The time ratio new/base of every case both runs measured, sorted, with its bootstrap
     interval; the colour is the verdict."""
-    measured = sorted((r for r in rows if r.ratio is not None), key=lambda r: r.ratio or 0.0)
+    measured = sorted(
+        ((row, ratio) for row in rows if (ratio := row.ratio) is not None),
+        key=lambda pair: pair[1],
+    )
     series: dict[str, svg.Series] = {}
-    for rank, row in enumerate(measured, start=1):
+    for rank, (row, ratio) in enumerate(measured, start=1):
         verdict = row.verdict
         style = svg.Style(VERDICT_COLORS.get(verdict, "#444"), filled=not row.accuracy_regressed)
         s = series.setdefault(verdict, svg.Series(verdict, style))
@@ -224,9 +232,9 @@ def ratios(rows: Sequence[CaseComparison], title: str) -> str:
         s.points.append(
             svg.Point(
                 rank,
-                row.ratio or 0.0,
+                ratio,
                 f"{i['method']} · {i['backend']} · {i['dtype']} · "
-                f"{'×'.join(map(str, i['sizes'].values()))}\nnew/base {row.ratio:.3f}"
+                f"{'×'.join(map(str, i['sizes'].values()))}\nnew/base {ratio:.3f}"
                 + (f" (p={row.p_value:.2g})" if row.p_value is not None else ""),
                 y_range=row.interval,
             )
@@ -236,7 +244,7 @@ def ratios(rows: Sequence[CaseComparison], title: str) -> str:
         "no change", svg.Style("#999"), ones, line="straight", markers=False, dashed=True
     )
     x = svg.Axis.fit("cases, by ratio", [0.5, len(measured) + 0.5], log=False)
-    low_high = [v for r in measured for v in (r.interval or (r.ratio, r.ratio))]
+    low_high = [v for row, ratio in measured for v in (row.interval or (ratio, ratio))]
     y = svg.Axis.fit("time new / base", [*low_high, 1.0])
     return svg.figure(
         svg.plot([unit, *series.values()], x, y, f"time ratios, {title}"),
@@ -260,13 +268,13 @@ def history(rows_by_commit: dict[str, list[Row]], styles: Styles, title: str) ->
     commits = list(rows_by_commit)
     series: dict[str, svg.Series] = {}
     for position, (commit, rows) in enumerate(rows_by_commit.items()):
-        times: dict[str, list[Row]] = {}
+        times: dict[str, list[tuple[Row, float]]] = {}
         for row in rows:
-            if row.median_s is not None:
-                times.setdefault(series_name(row), []).append(row)
+            if (median_s := row.median_s) is not None:
+                times.setdefault(series_name(row), []).append((row, median_s))
         for name, same in times.items():
-            median = statistics.median(r.median_s for r in same)
-            s = series.setdefault(name, svg.Series(name, styles.of(same[0]), line="straight"))
+            median = statistics.median(t for _, t in same)
+            s = series.setdefault(name, svg.Series(name, styles.of(same[0][0]), line="straight"))
             s.points.append(svg.Point(position, median, f"{commit}: {seconds(median)}"))
     points = [p for s in series.values() for p in s.points]
     if not points:

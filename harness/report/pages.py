@@ -18,8 +18,6 @@ from typing import Any
 from harness.report import charts, tables
 from harness.report.markup import attrs, esc
 from harness.report.rows import (
-    FAILED,
-    SKIPPED,
     Row,
     by_problem,
     main_metric,
@@ -28,6 +26,8 @@ from harness.report.rows import (
     problem_title,
 )
 from harness.results.compare import Comparison
+from harness.results.records import StoredRun
+from harness.run.case import DID_NOT_RUN, FAILED, Status
 
 
 @dataclass(frozen=True)
@@ -57,22 +57,22 @@ def page(title: str, nav: Sequence[Link], current: str, body: str) -> str:
     )
 
 
-def commit_label(run: dict[str, Any]) -> str:
+def commit_label(run: StoredRun) -> str:
     """The run's commit, short, with ``*`` when the checkout had uncommitted changes."""
-    project = run["metadata"].get("project") or {}
+    project = run.metadata.get("project") or {}
     commit = project.get("commit")
     return f"{commit[:10]}{'*' if project.get('dirty') else ''}" if commit else "unknown commit"
 
 
-def _facts(run: dict[str, Any]) -> str:
-    meta = run["metadata"]
+def _facts(run: StoredRun) -> str:
+    meta = run.metadata
     memory = meta.get("memory_bytes")
     facts = {
-        "suite": f"{run['suite']} ({run['suite_path']})",
-        "run": run["id"],
-        "started": run["started_at"],
-        "finished": run["finished_at"] or "not finished",
-        "status": run["status"],
+        "suite": f"{run.suite} ({run.suite_path})",
+        "run": run.id,
+        "started": run.started_at,
+        "finished": run.finished_at or "not finished",
+        "status": run.status,
         "commit": commit_label(run),
         "harness": meta.get("harness_version"),
         "cpu": f"{meta.get('cpu')}, {meta.get('cores')} cores",
@@ -90,13 +90,13 @@ def _facts(run: dict[str, Any]) -> str:
     )
 
 
-def overview(run: dict[str, Any], rows: Sequence[Row], task_pages: dict[str, str]) -> str:
+def overview(run: StoredRun, rows: Sequence[Row], task_pages: dict[str, str]) -> str:
     """The run's machine, its backends (and why any did not run), the measured roofline;
     counts of cases, failures and unstable cases, per task; the failures with their
     messages."""
     records = [r for row in rows for r in row.records]
-    statuses = Counter(r["status"] for r in records)
-    unstable = sum(bool(r["unstable"]) for r in records)
+    statuses = Counter(r.status for r in records)
+    unstable = sum(bool(r.unstable) for r in records)
     counts = [f"{len(records)} cases", *(f"{n} {s}" for s, n in statuses.items())]
     counts.append(f"{unstable} unstable")
     summary = []
@@ -109,9 +109,9 @@ def overview(run: dict[str, Any], rows: Sequence[Row], task_pages: dict[str, str
                 *(
                     tables.Cell(str(n), n)
                     for n in (
-                        sum(r.status == "ok" for r in group),
+                        sum(r.status == Status.OK for r in group),
                         sum(r.status in FAILED for r in group),
-                        sum(r.status in SKIPPED for r in group),
+                        sum(r.status in DID_NOT_RUN for r in group),
                         sum(r.unstable for r in group),
                     )
                 ),
@@ -128,14 +128,14 @@ def overview(run: dict[str, Any], rows: Sequence[Row], task_pages: dict[str, str
         ],
         summary,
     )
-    roofline = run["metadata"].get("roofline")
+    roofline = run.metadata.get("roofline")
     failures = [r for r in rows if r.status in FAILED]
     return (
         f"<h2>Machine</h2>{_facts(run)}"
         f'<h2>Cases</h2><p class="counts">'
         + "".join(f"<span>{esc(c)}</span>" for c in counts)
         + f"</p>{task_table}"
-        + f"<h2>Backends</h2>{tables.backends_table(run['metadata'].get('backends') or {}, rows)}"
+        + f"<h2>Backends</h2>{tables.backends_table(run.metadata.get('backends') or {}, rows)}"
         + "<h2>Measured roofline</h2>"
         + (
             tables.roofline_table(roofline)
@@ -164,34 +164,57 @@ def task_page(rows: Sequence[Row]) -> str:
     main = main_metric(metrics)
     measured = [r for r in rows if r.median_s is not None]
     styles = charts.Styles(measured)
-    body = []
-    if main:
-        body.append(_choices(metrics, main))
-    body.append(f"<h2>Cases</h2>{tables.case_table(rows, metrics)}")
     groups = problem_groups(measured)
+    body = [_choices(metrics, main)] if main else []
+    body.append(f"<h2>Cases</h2>{tables.case_table(rows, metrics)}")
     if main and measured:
-        body.append(
-            "<h2>Accuracy against time</h2>"
-            '<p class="note">Per size and problem; lower left is better. Ringed and joined: '
-            "the Pareto front, the cases no other case beats on both time and error.</p>"
-            + styles.key()
+        body += _accuracy_section(groups, metrics, main, styles)
+    body += _scaling_section(measured, styles)
+    body += _backends_section(groups, measured, styles)
+    if main:
+        body += _convergence_section(groups, metrics, main, styles)
+    return "\n".join(body)
+
+
+def _accuracy_section(
+    groups: dict[str, list[Row]], metrics: Sequence[str], main: str, styles: charts.Styles
+) -> list[str]:
+    """Accuracy against time, a chart per metric (``main`` shown) for each size and problem,
+    with the Pareto front."""
+    body = [
+        "<h2>Accuracy against time</h2>"
+        '<p class="note">Per size and problem; lower left is better. Ringed and joined: '
+        "the Pareto front, the cases no other case beats on both time and error.</p>" + styles.key()
+    ]
+    for title, group in groups.items():
+        figures = "".join(
+            charts.accuracy_vs_time(group, m, styles, title, hidden=m != main) for m in metrics
         )
-        for title, group in groups.items():
-            figures = "".join(
-                charts.accuracy_vs_time(group, m, styles, title, hidden=m != main) for m in metrics
-            )
-            body.append(f'<div class="charts">{figures}</div>')
-    if len({r.size_elements for r in measured}) > 1:
-        size_names = "·".join(measured[0].sizes)
-        body.append("<h2>Scaling</h2>")
-        body.append(
-            '<div class="charts">'
-            + "".join(
-                charts.scaling(group, styles, size_names, title)
-                for title, group in by_problem(measured).items()
-            )
-            + "</div>"
+        body.append(f'<div class="charts">{figures}</div>')
+    return body
+
+
+def _scaling_section(measured: Sequence[Row], styles: charts.Styles) -> list[str]:
+    """Time against size for each problem; nothing when the task ran at one size."""
+    if len({r.size_elements for r in measured}) <= 1:
+        return []
+    size_names = "·".join(measured[0].sizes)
+    return [
+        "<h2>Scaling</h2>",
+        '<div class="charts">'
+        + "".join(
+            charts.scaling(group, styles, size_names, title)
+            for title, group in by_problem(measured).items()
         )
+        + "</div>",
+    ]
+
+
+def _backends_section(
+    groups: dict[str, list[Row]], measured: Sequence[Row], styles: charts.Styles
+) -> list[str]:
+    """The backends side by side, for the sizes and problems where a method ran on more than
+    one; nothing when none did."""
     compared = {
         title: group
         for title, group in groups.items()
@@ -200,30 +223,39 @@ def task_page(rows: Sequence[Row]) -> str:
             for row in group
         )
     }
-    if compared:
-        body.append("<h2>Backends</h2>")
-        body.append(
-            '<div class="charts">'
-            + "".join(charts.backend_comparison(g, styles, t) for t, g in compared.items())
-            + f"</div>{tables.backend_table(measured)}"
-        )
+    if not compared:
+        return []
+    return [
+        "<h2>Backends</h2>",
+        '<div class="charts">'
+        + "".join(charts.backend_comparison(g, styles, t) for t, g in compared.items())
+        + f"</div>{tables.backend_table(measured)}",
+    ]
+
+
+def _convergence_section(
+    groups: dict[str, list[Row]], metrics: Sequence[str], main: str, styles: charts.Styles
+) -> list[str]:
+    """The iterative methods' metrics after each step, against the step and the seconds;
+    nothing when no case recorded its convergence."""
     iterative = {t: [r for r in g if r.curves] for t, g in groups.items()}
     iterative = {t: g for t, g in iterative.items() if g}
-    if iterative and main:
-        body.append(
-            "<h2>Convergence</h2>"
-            '<p class="note">Iterative methods: the metric after each step, against the step '
-            "and against the seconds to reach it (an untimed run, synchronised per step).</p>"
-            + styles.key()
+    if not iterative:
+        return []
+    body = [
+        "<h2>Convergence</h2>"
+        '<p class="note">Iterative methods: the metric after each step, against the step '
+        "and against the seconds to reach it (an untimed run, synchronised per step).</p>"
+        + styles.key()
+    ]
+    for title, group in iterative.items():
+        figures = "".join(
+            charts.convergence(group, m, along, styles, title, hidden=m != main)
+            for along in ("step", "seconds")
+            for m in metrics
         )
-        for title, group in iterative.items():
-            figures = "".join(
-                charts.convergence(group, m, along, styles, title, hidden=m != main)
-                for along in ("step", "seconds")
-                for m in metrics
-            )
-            body.append(f'<div class="charts">{figures}</div>')
-    return "\n".join(body)
+        body.append(f'<div class="charts">{figures}</div>')
+    return body
 
 
 EXIT_MEANING = {
@@ -233,8 +265,8 @@ EXIT_MEANING = {
 }
 
 
-def _run_line(run: dict[str, Any]) -> str:
-    return f"run {run['id']} ({run['suite']}, {commit_label(run)}, started {run['started_at']})"
+def _run_line(run: StoredRun) -> str:
+    return f"run {run.id} ({run.suite}, {commit_label(run)}, started {run.started_at})"
 
 
 def comparison_page(comparison: Comparison, normalised: Comparison | None) -> str:
@@ -270,21 +302,21 @@ def comparison_page(comparison: Comparison, normalised: Comparison | None) -> st
         f"{esc(EXIT_MEANING[comparison.exit_code])}.</p>"
     )
     if any(row.ratio is not None for row in shown.rows):
-        title = f"run {comparison.new_run['id']} over run {comparison.base_run['id']}"
+        title = f"run {comparison.new_run.id} over run {comparison.base_run.id}"
         body.append(f'<div class="charts">{charts.ratios(shown.rows, title)}</div>')
     body.append(f"<h2>Cases</h2>{tables.comparison_table(shown.rows)}")
     return "\n".join(body)
 
 
-def history_page(runs: Sequence[tuple[dict[str, Any], list[Row]]]) -> str:
+def history_page(runs: Sequence[tuple[StoredRun, list[Row]]]) -> str:
     """Time per case against commit, for runs that span several commits (oldest first)."""
     by_commit: dict[str, list[Row]] = {}
-    for run, rows in sorted(runs, key=lambda pair: pair[0]["started_at"]):
+    for run, rows in sorted(runs, key=lambda pair: pair[0].started_at):
         by_commit.setdefault(commit_label(run), []).extend(rows)
     every_row = [r for rows in by_commit.values() for r in rows]
     body = [
         '<p class="note">Runs, oldest first: '
-        + ", ".join(f"run {run['id']} at {commit_label(run)}" for run, _ in runs)
+        + ", ".join(f"run {run.id} at {commit_label(run)}" for run, _ in runs)
         + ". A commit with several runs shows the median of their times; * marks a checkout "
         "with uncommitted changes.</p>"
     ]

@@ -3,11 +3,10 @@
 A suite's ``repetitions`` run each case several times; a randomised method takes the
 repetition as its ``seed`` parameter (when the suite leaves that unset), so its repetitions
 are independent draws and its result is a distribution over seeds, never one draw. Records
-that differ only in ``repetition`` (a record without the key is repetition 0) and in a
-``seed`` parameter that varies with it are one ``Row``: its time is the median over the
-repetitions' medians with their min–max as the interval, its metrics the median over
-repetitions with their min–max. A single case keeps the bootstrap 95% interval of its own
-median (``stats.ci_low``, ``stats.ci_high``).
+that differ only in ``repetition`` and in a ``seed`` parameter that varies with it are one
+``Row``: its time is the median over the repetitions' medians with their min–max as the
+interval, its metrics the median over repetitions with their min–max. A single case keeps
+the bootstrap 95% interval of its own median (``stats.ci_low``, ``stats.ci_high``).
 """
 
 from __future__ import annotations
@@ -18,8 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-FAILED = ("error", "timeout", "crashed")
-SKIPPED = ("unavailable", "unsupported")
+from harness.results.records import StoredCase
+from harness.run.case import DID_NOT_RUN, FAILED, Status
+
 ERROR_WORDS = ("error", "residual", "distance")
 
 
@@ -31,44 +31,44 @@ def _median(values: list[float]) -> float | None:
 class Row:
     """One case, or all repetitions of one case, of one task."""
 
-    records: tuple[dict[str, Any], ...]
+    records: tuple[StoredCase, ...]
     """The stored cases, in repetition order."""
     shown_params: tuple[str, ...] = ()
     """The parameters that tell this row from the task's other rows of the same method."""
 
     @property
-    def first(self) -> dict[str, Any]:
+    def first(self) -> StoredCase:
         return self.records[0]
 
     @property
     def task(self) -> str:
-        return self.first["task"]
+        return self.first.task
 
     @property
     def method(self) -> str:
-        return self.first["method"]
+        return self.first.method
 
     @property
     def backend(self) -> str:
-        return self.first["backend"]
+        return self.first.backend
 
     @property
     def dtype(self) -> str:
-        return self.first["dtype"]
+        return self.first.dtype
 
     @property
     def sizes(self) -> dict[str, int]:
-        return self.first["sizes"]
+        return self.first.sizes
 
     @property
     def problem(self) -> dict[str, Any]:
-        return self.first["problem"]
+        return self.first.problem
 
     @property
     def params(self) -> dict[str, Any]:
         """The method's parameters; a ``seed`` that varied over the repetitions is left out."""
-        seeds = {json.dumps(r["params"].get("seed")) for r in self.records}
-        return {k: v for k, v in self.first["params"].items() if k != "seed" or len(seeds) == 1}
+        seeds = {json.dumps(r.params.get("seed")) for r in self.records}
+        return {k: v for k, v in self.first.params.items() if k != "seed" or len(seeds) == 1}
 
     @property
     def label(self) -> str:
@@ -94,22 +94,22 @@ class Row:
         return len(self.records)
 
     @property
-    def ok(self) -> list[dict[str, Any]]:
+    def ok(self) -> list[StoredCase]:
         """The repetitions that were measured and judged."""
-        return [r for r in self.records if r["status"] == "ok" and r["median_s"] is not None]
+        return [r for r in self.records if r.status == Status.OK and r.median_s is not None]
 
     @property
     def status(self) -> str:
         """``ok`` when every repetition is; otherwise the worst status among them."""
-        for status in (*FAILED, *SKIPPED, "ok"):
-            if any(r["status"] == status for r in self.records):
+        for status in (*FAILED, *DID_NOT_RUN, Status.OK):
+            if any(r.status == status for r in self.records):
                 return status
-        return self.first["status"]
+        return self.first.status
 
     @property
     def status_text(self) -> str:
         status = self.status
-        count = sum(r["status"] == status for r in self.records)
+        count = sum(r.status == status for r in self.records)
         text = (
             status if count == len(self.records) else f"{status} ({count} of {len(self.records)})"
         )
@@ -117,24 +117,28 @@ class Row:
 
     @property
     def message(self) -> str:
-        return next((r["message"] for r in self.records if r["message"]), "")
+        return next((r.message for r in self.records if r.message), "")
 
     @property
     def unstable(self) -> bool:
-        return any(r["unstable"] for r in self.records)
+        return any(r.unstable for r in self.records)
+
+    @property
+    def medians(self) -> list[float]:
+        """The median time (seconds) of each measured repetition."""
+        return [r.median_s for r in self.ok if r.median_s is not None]
 
     @property
     def median_s(self) -> float | None:
-        return _median([r["median_s"] for r in self.ok])
+        return _median(self.medians)
 
     @property
     def interval(self) -> tuple[float, float] | None:
         """The bootstrap 95% interval of one case's median; min–max of the repetitions'."""
-        ok = self.ok
-        if len(ok) > 1:
-            medians = [r["median_s"] for r in ok]
+        ok, medians = self.ok, self.medians
+        if len(medians) > 1:
             return min(medians), max(medians)
-        stats = ok[0]["stats"] if ok else {}
+        stats = ok[0].stats if ok else {}
         if stats and stats.get("ci_low") is not None and stats.get("ci_high") is not None:
             return stats["ci_low"], stats["ci_high"]
         return None
@@ -152,50 +156,57 @@ class Row:
         return (min(values), max(values)) if len(values) > 1 else None
 
     def _metric_values(self, name: str) -> list[float]:
-        values = ((r["metrics"] or {}).get(name) for r in self.ok)
+        values = ((r.metrics or {}).get(name) for r in self.ok)
         return [v for v in values if v is not None]
 
     @property
     def gflops(self) -> float | None:
-        rates = [r["flops"] / r["median_s"] / 1e9 for r in self.ok if r["flops"] and r["median_s"]]
+        rates = [r.flops / r.median_s / 1e9 for r in self.ok if r.flops and r.median_s]
         return _median(rates)
 
     @property
     def peak_fraction(self) -> float | None:
-        return _median([r["peak_fraction"] for r in self.ok if r["peak_fraction"] is not None])
+        return _median([r.peak_fraction for r in self.ok if r.peak_fraction is not None])
 
     @property
     def curves(self) -> list[list[dict[str, float]]]:
         """The convergence curve of each measured repetition (empty for a direct method)."""
-        return [r["curve"] for r in self.ok if r.get("curve")]
+        return [r.curve for r in self.ok if r.curve]
 
 
-def _key(record: dict[str, Any], with_seed: bool) -> str:
-    params = {k: v for k, v in record["params"].items() if with_seed or k != "seed"}
-    identity = [record[k] for k in ("task", "method", "backend", "dtype", "sizes", "problem")]
-    return json.dumps([*identity, record["seed"], params], sort_keys=True, default=str)
+def _key(record: StoredCase, with_seed: bool) -> str:
+    params = {k: v for k, v in record.params.items() if with_seed or k != "seed"}
+    identity = [
+        record.task,
+        record.method,
+        record.backend,
+        record.dtype,
+        record.sizes,
+        record.problem,
+    ]
+    return json.dumps([*identity, record.seed, params], sort_keys=True, default=str)
 
 
-def group_repetitions(records: Iterable[dict[str, Any]]) -> list[Row]:
+def group_repetitions(records: Iterable[StoredCase]) -> list[Row]:
     """Rows of ``records`` (one task's or many), in the order their first record came.
 
     Records equal but for ``repetition`` and the method's ``seed`` are one row; where two of
     them share a repetition, the seed was the suite's own sweep, not the repetitions', and
     the seed then tells rows apart.
     """
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[StoredCase]] = {}
     for record in records:
         groups.setdefault(_key(record, with_seed=False), []).append(record)
     rows = []
     for group in groups.values():
-        repetitions = [r.get("repetition") or 0 for r in group]
+        repetitions = [r.repetition for r in group]
         if len(set(repetitions)) == len(repetitions):
-            rows.append(sorted(group, key=lambda r: r.get("repetition") or 0))
+            rows.append(sorted(group, key=lambda r: r.repetition))
             continue
-        by_seed: dict[str, list[dict[str, Any]]] = {}
+        by_seed: dict[str, list[StoredCase]] = {}
         for record in group:
             by_seed.setdefault(_key(record, with_seed=True), []).append(record)
-        rows += [sorted(g, key=lambda r: r.get("repetition") or 0) for g in by_seed.values()]
+        rows += [sorted(g, key=lambda r: r.repetition) for g in by_seed.values()]
     return _with_labels([Row(tuple(records)) for records in rows])
 
 
@@ -217,7 +228,7 @@ def _with_labels(rows: list[Row]) -> list[Row]:
 def metric_names(rows: Sequence[Row]) -> list[str]:
     """Every metric of the rows, in the order the task reports them."""
     return list(
-        dict.fromkeys(name for row in rows for r in row.records for name in r["metrics"] or {})
+        dict.fromkeys(name for row in rows for r in row.records for name in r.metrics or {})
     )
 
 

@@ -35,9 +35,11 @@ from typing import Any
 from harness.output_files import OutputError, exists, explain, write_text_atomically
 from harness.report import pages
 from harness.report.markup import slug
-from harness.report.rows import FAILED, Row, group_repetitions
+from harness.report.rows import Row, group_repetitions
 from harness.results.compare import compare_runs
 from harness.results.db import ResultsDB
+from harness.results.records import StoredRun
+from harness.run.case import FAILED
 
 REPORT_MANIFEST = ".harness-report.json"
 """The file, in a report folder, listing the pages the harness wrote there."""
@@ -179,39 +181,22 @@ def write(
     run, rows = runs[-1]
     task_pages = _task_pages(rows)
     commits = {pages.commit_label(r) for r, _ in runs}
-    nav = [pages.Link("index.html", f"Run {run['id']}")]
-    nav += [pages.Link(href, task) for task, href in task_pages.items()]
-    if len(runs) > 1:
-        nav.append(pages.Link("compare.html", "Comparison"))
-    if len(commits) > 1:
-        nav.append(pages.Link("history.html", "History"))
-    if asv is not None:
-        nav.append(pages.Link(Path(os.path.relpath(asv, out)).as_posix(), "History (asv)"))
-    if home is not None:
-        nav.append(pages.Link(home, "All published runs"))
-    title = f"Run {run['id']}: {run['suite']}"
+    nav = _navigation(run.id, task_pages, len(runs), len(commits), out, asv, home)
     documents = {
-        "index.html": pages.page(title, nav, "index.html", pages.overview(run, rows, task_pages))
+        "index.html": pages.page(
+            f"Run {run.id}: {run.suite}",
+            nav,
+            "index.html",
+            pages.overview(run, rows, task_pages),
+        )
     }
     for task, href in task_pages.items():
         task_rows = [r for r in rows if r.task == task]
         documents[href] = pages.page(
-            f"{task} · run {run['id']}", nav, href, pages.task_page(task_rows)
+            f"{task} · run {run.id}", nav, href, pages.task_page(task_rows)
         )
     if len(runs) > 1:
-        base_id, new_id = run_ids[-2], run_ids[-1]
-        comparison = compare_runs(db, base_id, new_id)
-        normalised = (
-            None
-            if comparison.comparable
-            else compare_runs(db, base_id, new_id, normalize="roofline")
-        )
-        documents["compare.html"] = pages.page(
-            f"Run {new_id} against run {base_id}",
-            nav,
-            "compare.html",
-            pages.comparison_page(comparison, normalised),
-        )
+        documents["compare.html"] = _comparison_document(db, run_ids[-2], run_ids[-1], nav)
     if len(commits) > 1:
         documents["history.html"] = pages.page(
             f"History of {len(runs)} runs over {len(commits)} commits",
@@ -219,6 +204,53 @@ def write(
             "history.html",
             pages.history_page(runs),
         )
+    return _replace_pages(out, documents, force)
+
+
+def _navigation(
+    run_id: int,
+    task_pages: dict[str, str],
+    n_runs: int,
+    n_commits: int,
+    out: Path,
+    asv: Path | None,
+    home: str | None,
+) -> list[pages.Link]:
+    """The links atop every page: the run's overview, a page per task, the comparison (of
+    more than one run), the history (over more than one commit), the asv site and ``home``."""
+    nav = [pages.Link("index.html", f"Run {run_id}")]
+    nav += [pages.Link(href, task) for task, href in task_pages.items()]
+    if n_runs > 1:
+        nav.append(pages.Link("compare.html", "Comparison"))
+    if n_commits > 1:
+        nav.append(pages.Link("history.html", "History"))
+    if asv is not None:
+        nav.append(pages.Link(Path(os.path.relpath(asv, out)).as_posix(), "History (asv)"))
+    if home is not None:
+        nav.append(pages.Link(home, "All published runs"))
+    return nav
+
+
+def _comparison_document(
+    db: ResultsDB, base_id: int, new_id: int, nav: Sequence[pages.Link]
+) -> str:
+    """The page comparing run ``new_id`` with run ``base_id``; when the two ran on machines
+    that are not comparable, with the roofline-normalised comparison too."""
+    comparison = compare_runs(db, base_id, new_id)
+    normalised = (
+        None if comparison.comparable else compare_runs(db, base_id, new_id, normalize="roofline")
+    )
+    return pages.page(
+        f"Run {new_id} against run {base_id}",
+        nav,
+        "compare.html",
+        pages.comparison_page(comparison, normalised),
+    )
+
+
+def _replace_pages(out: Path, documents: dict[str, str], force: bool) -> list[Path]:
+    """Write ``documents`` (file name -> HTML) into ``out`` in place of the pages of an
+    earlier report there, keeping the manifest true at every step; the paths written."""
     earlier = _claim(out, documents, force)
     _write_manifest(out, earlier | set(documents))  # so an interrupted report is still ours
     written = []
@@ -234,19 +266,19 @@ def write(
     return written
 
 
-def _entry(run: dict[str, Any], rows: Sequence[Row], path: str) -> dict[str, Any]:
-    meta = run["metadata"]
+def _entry(run: StoredRun, rows: Sequence[Row], path: str) -> dict[str, Any]:
+    meta = run.metadata
     records = [r for row in rows for r in row.records]
     return {
         "path": path,
-        "title": f"run {run['id']}",
-        "suite": run["suite"],
-        "started": run["started_at"],
+        "title": f"run {run.id}",
+        "suite": run.suite,
+        "started": run.started_at,
         "commit": pages.commit_label(run),
         "machine": f"{meta.get('cpu')}, {meta.get('cores')} cores",
         "cases": len(records),
-        "failed": sum(r["status"] in FAILED for r in records),
-        "unstable": sum(bool(r["unstable"]) for r in records),
+        "failed": sum(r.status in FAILED for r in records),
+        "unstable": sum(bool(r.unstable) for r in records),
     }
 
 
@@ -297,13 +329,13 @@ def publish(db: ResultsDB, run_ids: Sequence[int], root: Path, force: bool = Fal
     run = db.run(run_ids[-1])
     _folder(root)
     entries = _published_entries(root, force)
-    started = run["started_at"].replace(":", "").replace("-", "")[:15]
-    relative = "runs/" + slug(f"{started}-{run['suite']}-run{run['id']}")
+    started = run.started_at.replace(":", "").replace("-", "")[:15]
+    relative = "runs/" + slug(f"{started}-{run.suite}-run{run.id}")
     asv = root / "asv" / "index.html"
     site = root / relative
     written = write(db, run_ids, site, asv if asv.is_file() else None, "../../index.html", force)
     entries = [e for e in entries if e["path"] != relative]
-    entries.append(_entry(run, group_repetitions(db.cases(run["id"])), relative))
+    entries.append(_entry(run, group_repetitions(db.cases(run.id)), relative))
     write_text_atomically(root / PUBLISHED, json.dumps(entries, indent=1))
     if not exists(root / ".nojekyll"):
         write_text_atomically(root / ".nojekyll", "")

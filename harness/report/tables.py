@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.report.markup import attrs, esc, number, seconds, sort_key, words
-from harness.report.rows import SKIPPED, Row, problem_groups
+from harness.report.rows import Row, problem_groups
 from harness.results.compare import CaseComparison
+from harness.results.records import StoredCase
+from harness.run.case import DID_NOT_RUN, Status
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,14 @@ def _spread(low_high: tuple[float, float] | None, format: Any = number) -> str:
 def case_table(rows: Sequence[Row], metrics: Sequence[str]) -> str:
     """A task's rows: the case, its median time and interval, quality metrics (median and,
     over repetitions, their min–max), achieved rate, share of the measured peak, status."""
-    columns = [
+    varying_problem = _varying_problem(rows)
+    body = [_case_cells(row, metrics, varying_problem) for row in rows]
+    return table(_case_columns(metrics), body, "cases")
+
+
+def _case_columns(metrics: Sequence[str]) -> list[Column]:
+    """The columns of ``case_table``: the case, its timing, the ``metrics``, rate, status."""
+    return [
         Column("method"),
         Column("params", help="those that differ between this method's rows; all on hover"),
         Column("problem", help="the task's parameters that differ between rows; all on hover"),
@@ -92,51 +101,55 @@ def case_table(rows: Sequence[Row], metrics: Sequence[str]) -> str:
         Column("% peak", numeric=True, help="achieved GFLOP/s over the measured GEMM rate"),
         Column("status"),
     ]
-    varying_problem = [
+
+
+def _varying_problem(rows: Sequence[Row]) -> list[str]:
+    """The task parameters whose values differ between ``rows`` (the others go unshown)."""
+    return [
         name
         for name in dict.fromkeys(k for row in rows for k in row.problem)
         if len({repr(row.problem.get(name)) for row in rows}) > 1
     ]
-    body = []
-    for row in rows:
-        peak = row.peak_fraction
-        skipped = row.status in SKIPPED
-        body.append(
-            [
-                Cell(row.method),
-                Cell(
-                    words({k: row.params[k] for k in row.shown_params if k in row.params}),
-                    title=words(row.params) or None,
-                ),
-                Cell(
-                    words({k: row.problem[k] for k in varying_problem if k in row.problem}),
-                    title=words(row.problem) or None,
-                ),
-                Cell(row.backend),
-                Cell(row.dtype),
-                Cell(row.size_text, row.size_elements),
-                Cell(str(row.repetitions), row.repetitions),
-                Cell(
-                    seconds(row.median_s),
-                    row.median_s,
-                    note=_spread(row.interval, seconds),
-                    title=row.interval_kind if row.interval else None,
-                ),
-                *(
-                    Cell(number(row.metric(m)), row.metric(m), note=_spread(row.metric_range(m)))
-                    for m in metrics
-                ),
-                Cell(number(row.gflops, ".1f"), row.gflops),
-                Cell(number(peak and peak * 100, ".0f"), peak),
-                Cell(
-                    row.status_text,
-                    note="" if skipped else row.message,
-                    title=row.message if skipped else None,
-                    class_=row.status,
-                ),
-            ]
-        )
-    return table(columns, body, "cases")
+
+
+def _case_cells(row: Row, metrics: Sequence[str], varying_problem: Sequence[str]) -> list[Cell]:
+    """One row of ``case_table``; of the task's parameters only ``varying_problem`` are shown
+    (all of them, and all the method's, on hover)."""
+    peak = row.peak_fraction
+    skipped = row.status in DID_NOT_RUN
+    return [
+        Cell(row.method),
+        Cell(
+            words({k: row.params[k] for k in row.shown_params if k in row.params}),
+            title=words(row.params) or None,
+        ),
+        Cell(
+            words({k: row.problem[k] for k in varying_problem if k in row.problem}),
+            title=words(row.problem) or None,
+        ),
+        Cell(row.backend),
+        Cell(row.dtype),
+        Cell(row.size_text, row.size_elements),
+        Cell(str(row.repetitions), row.repetitions),
+        Cell(
+            seconds(row.median_s),
+            row.median_s,
+            note=_spread(row.interval, seconds),
+            title=row.interval_kind if row.interval else None,
+        ),
+        *(
+            Cell(number(row.metric(m)), row.metric(m), note=_spread(row.metric_range(m)))
+            for m in metrics
+        ),
+        Cell(number(row.gflops, ".1f"), row.gflops),
+        Cell(number(peak and peak * 100, ".0f"), peak),
+        Cell(
+            row.status_text,
+            note="" if skipped else row.message,
+            title=row.message if skipped else None,
+            class_=row.status,
+        ),
+    ]
 
 
 def backend_table(rows: Sequence[Row]) -> str:
@@ -144,25 +157,23 @@ def backend_table(rows: Sequence[Row]) -> str:
     time on each, and how many times the fastest backend's that is."""
     body = []
     for title, group in problem_groups(rows).items():
-        same: dict[tuple[str, str], list[Row]] = {}
+        same: dict[tuple[str, str], list[tuple[Row, float]]] = {}
         for row in group:
-            if row.median_s is not None:
-                same.setdefault((row.label, row.dtype), []).append(row)
+            if (median_s := row.median_s) is not None:
+                same.setdefault((row.label, row.dtype), []).append((row, median_s))
         for entries in same.values():
-            if len({r.backend for r in entries}) < 2:
+            if len({r.backend for r, _ in entries}) < 2:
                 continue
-            fastest = min(r.median_s for r in entries)
-            for row in entries:
-                ratio = row.median_s / fastest
+            fastest = min(t for _, t in entries)
+            for row, median_s in entries:
+                ratio = median_s / fastest
                 body.append(
                     [
                         Cell(title),
                         Cell(row.label),
                         Cell(row.dtype),
                         Cell(row.backend),
-                        Cell(
-                            seconds(row.median_s), row.median_s, note=_spread(row.interval, seconds)
-                        ),
+                        Cell(seconds(median_s), median_s, note=_spread(row.interval, seconds)),
                         Cell(f"{ratio:.2f}×", ratio, class_="best" if ratio == 1 else None),
                     ]
                 )
@@ -212,7 +223,8 @@ def backends_table(backends: dict[str, dict[str, Any]], rows: Sequence[Row]) -> 
     for name in dict.fromkeys([*backends, *(r.backend for r in rows)]):
         info = backends.get(name, {})
         mine = [r for r in rows if r.backend == name]
-        skipped = [r for r in mine if r.status in SKIPPED]
+        ok = sum(r.status == Status.OK for r in mine)
+        skipped = [r for r in mine if r.status in DID_NOT_RUN]
         blas = ", ".join(
             f"{p.get('internal_api')} {p.get('version') or ''} {p.get('num_threads')} threads"
             for p in info.get("blas", [])
@@ -225,7 +237,7 @@ def backends_table(backends: dict[str, dict[str, Any]], rows: Sequence[Row]) -> 
                 Cell(str(info.get("gpu") or info.get("device") or "")),
                 Cell(blas),
                 Cell(str(len(mine)), len(mine)),
-                Cell(str(sum(r.status == "ok" for r in mine)), sum(r.status == "ok" for r in mine)),
+                Cell(str(ok), ok),
                 Cell(str(len(skipped)), len(skipped)),
                 Cell("; ".join(dict.fromkeys(r.message for r in skipped if r.message))),
             ]
@@ -295,19 +307,25 @@ def history_table(rows_by_commit: dict[str, list[Row]]) -> str:
     return table(columns, body, "history")
 
 
-def _median_cell(record: dict[str, Any] | None) -> Cell:
+def _median_cell(record: StoredCase | None) -> Cell:
     if record is None:
         return Cell("-")
-    if record["status"] != "ok" or record["median_s"] is None:
-        return Cell(record["status"], class_=record["status"])
-    return Cell(seconds(record["median_s"]), record["median_s"])
+    if record.status != Status.OK or record.median_s is None:
+        return Cell(record.status, class_=record.status)
+    return Cell(seconds(record.median_s), record.median_s)
 
 
 def comparison_table(rows: Sequence[CaseComparison]) -> str:
     """Every case of two compared runs (``harness.results.compare``): its verdict, the time ratio
     new/base with its bootstrap interval and the Mann–Whitney p-value, both medians, and the
     quality metrics that changed beyond the tolerance."""
-    columns = [
+    body = [_comparison_cells(row) for row in rows]
+    return table(_comparison_columns(), body, "comparison")
+
+
+def _comparison_columns() -> list[Column]:
+    """The columns of ``comparison_table``: the case, the verdict and its evidence."""
+    return [
         Column("task"),
         Column("method"),
         Column("params", help="every parameter of the method, defaults included"),
@@ -326,40 +344,40 @@ def comparison_table(rows: Sequence[CaseComparison]) -> str:
         Column("new", numeric=True),
         Column("metrics changed", help="beyond the tolerance; red: worse"),
     ]
-    body = []
-    for row in rows:
-        identity = row.identity
-        size = 1
-        for dim in identity["sizes"].values():
-            size *= dim
-        changes = "; ".join(
-            f"{c.name} {number(c.base)} → {number(c.new)}{' (worse)' if c.worse else ''}"
-            for c in row.metric_changes
-        )
-        verdict = row.verdict + (" · less accurate" if row.accuracy_regressed else "")
-        body.append(
-            [
-                Cell(identity["task"]),
-                Cell(identity["method"]),
-                Cell(words(identity["params"])),
-                Cell(words(identity["problem"])),
-                Cell(identity["backend"]),
-                Cell(identity["dtype"]),
-                Cell("×".join(map(str, identity["sizes"].values())), size),
-                Cell(
-                    verdict,
-                    note=row.note or "",
-                    class_="regressed" if row.regressed else row.verdict.replace(" ", "-"),
-                ),
-                Cell(
-                    f"{row.ratio:.3f}" if row.ratio is not None else "-",
-                    row.ratio,
-                    note=_spread(row.interval, lambda v: f"{v:.3f}"),
-                ),
-                Cell(number(row.p_value, ".2g"), row.p_value),
-                _median_cell(row.base),
-                _median_cell(row.new),
-                Cell(changes, class_="regressed" if row.accuracy_regressed else None),
-            ]
-        )
-    return table(columns, body, "comparison")
+
+
+def _comparison_cells(row: CaseComparison) -> list[Cell]:
+    """One row of ``comparison_table``: the case, its verdict, the ratio with its interval,
+    the p-value, both medians and the metrics that changed."""
+    identity = row.identity
+    size = 1
+    for dim in identity["sizes"].values():
+        size *= dim
+    changes = "; ".join(
+        f"{c.name} {number(c.base)} → {number(c.new)}{' (worse)' if c.worse else ''}"
+        for c in row.metric_changes
+    )
+    verdict = row.verdict + (" · less accurate" if row.accuracy_regressed else "")
+    return [
+        Cell(identity["task"]),
+        Cell(identity["method"]),
+        Cell(words(identity["params"])),
+        Cell(words(identity["problem"])),
+        Cell(identity["backend"]),
+        Cell(identity["dtype"]),
+        Cell("×".join(map(str, identity["sizes"].values())), size),
+        Cell(
+            verdict,
+            note=row.note or "",
+            class_="regressed" if row.regressed else row.verdict.replace(" ", "-"),
+        ),
+        Cell(
+            f"{row.ratio:.3f}" if row.ratio is not None else "-",
+            row.ratio,
+            note=_spread(row.interval, lambda v: f"{v:.3f}"),
+        ),
+        Cell(number(row.p_value, ".2g"), row.p_value),
+        _median_cell(row.base),
+        _median_cell(row.new),
+        Cell(changes, class_="regressed" if row.accuracy_regressed else None),
+    ]

@@ -39,7 +39,6 @@ The logic only; ``harness.cli.compare`` prints it, the HTML report draws it.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -47,12 +46,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from harness.run import roofline
 from harness.results.db import ResultsDB
+from harness.results.records import StoredCase, StoredRun
+from harness.run import roofline
+from harness.run.case import FAILED, Status
+from harness.run.stats import bootstrap_interval
 
-FAILED = ("error", "timeout", "crashed")
-IDENTITY = ("task", "method", "params", "backend", "dtype", "sizes", "problem", "seed")
-"""The fields that name a case; ``repetition`` joins them when the records carry it."""
 VERDICTS = (
     "slower",
     "faster",
@@ -76,7 +75,6 @@ REGRESSIONS = ("slower", "failing")
 """Verdicts that are regressions (an accuracy regression is one whatever the verdict)."""
 UNDECIDED = ("unstable", "not comparable")
 """Verdicts that leave the question open (exit code 2 when nothing regressed)."""
-BOOTSTRAP_RESAMPLES = 2000
 MACHINE_KEYS = ("cpu", "cores", "memory_bytes", "platform")
 STACK_KEYS = ("library", "version", "device", "gpu", "num_threads")
 """With ``MACHINE_KEYS``, the inputs of ``roofline.fingerprint``: named here to say which
@@ -117,10 +115,10 @@ class CaseComparison:
     """One case of either run: its identity, both records, and the verdict."""
 
     identity: dict[str, Any]
-    """The fields in ``IDENTITY`` (and ``repetition`` when present), as stored."""
-    base: dict[str, Any] | None
+    """``harness.run.case.case_identity`` of the records, as stored."""
+    base: StoredCase | None
     """The base run's record (``ResultsDB.cases``), None for a case only in the new run."""
-    new: dict[str, Any] | None
+    new: StoredCase | None
     verdict: str
     """One of ``VERDICTS``."""
     ratio: float | None = None
@@ -153,17 +151,17 @@ class CaseComparison:
         """JSON-ready: identity, verdict, statistics, metric changes, and each run's median,
         samples' count, status and message (the full records are in the database)."""
 
-        def side(record: dict[str, Any] | None) -> dict[str, Any] | None:
+        def side(record: StoredCase | None) -> dict[str, Any] | None:
             if record is None:
                 return None
             return {
-                "id": record["id"],
-                "status": record["status"],
-                "message": record["message"],
-                "median_s": record["median_s"],
-                "samples": len(record["samples"] or []),
-                "unstable": bool(record["unstable"]),
-                "metrics": record["metrics"],
+                "id": record.id,
+                "status": record.status,
+                "message": record.message,
+                "median_s": record.median_s,
+                "samples": len(record.samples or []),
+                "unstable": bool(record.unstable),
+                "metrics": record.metrics,
             }
 
         return {
@@ -187,9 +185,9 @@ class CaseComparison:
 class Comparison:
     """Two runs compared case by case (``compare_runs``)."""
 
-    base_run: dict[str, Any]
+    base_run: StoredRun
     """The base run's row (``ResultsDB.run``: id, suite, started_at, metadata, ...)."""
-    new_run: dict[str, Any]
+    new_run: StoredRun
     rows: list[CaseComparison]
     """One per case of either run, in the base run's order, then the new run's new cases."""
     comparable: bool
@@ -238,12 +236,12 @@ class Comparison:
         """JSON-ready: both runs (id, suite, commit, start), the settings, the verdict of
         comparability, the summary, the exit code and every row."""
 
-        def run(row: dict[str, Any]) -> dict[str, Any]:
-            project = row["metadata"].get("project") or {}
+        def run(row: StoredRun) -> dict[str, Any]:
+            project = row.metadata.get("project") or {}
             return {
-                "id": row["id"],
-                "suite": row["suite"],
-                "started_at": row["started_at"],
+                "id": row.id,
+                "suite": row.suite,
+                "started_at": row.started_at,
                 "commit": project.get("commit"),
                 "dirty": project.get("dirty"),
             }
@@ -292,10 +290,10 @@ def compare_runs(
     tolerance = metric_tolerance or MetricTolerance()
     base_source = base_db or db
     base_run, new_run = base_source.run(base_id), db.run(new_id)
-    differences = machine_differences(base_run["metadata"], new_run["metadata"])
+    differences = machine_differences(base_run.metadata, new_run.metadata)
     comparable = not differences
     judge = _TimeJudge(
-        base_run["metadata"], new_run["metadata"], comparable, normalize, min_effect, alpha
+        base_run.metadata, new_run.metadata, comparable, normalize, min_effect, alpha
     )
     rows = [
         _compare_case(identity, base, new, judge, tolerance)
@@ -319,21 +317,18 @@ def find_run(db: ResultsDB, ref: str) -> int:
     4 hex digits): the latest finished run whose ``metadata["project"]["commit"]`` starts
     with it. Raises ``LookupError`` saying what exists."""
     ref = ref.strip().lower()
-    if ref.isdigit() and db.conn.execute("SELECT 1 FROM runs WHERE id = ?", (ref,)).fetchone():
+    if ref.isdigit() and db.has_run(int(ref)):
         return int(ref)
-    runs = db.conn.execute(
-        "SELECT id, status, json_extract(metadata, '$.project.commit') AS commit_ FROM runs "
-        "ORDER BY id DESC"
-    ).fetchall()
+    runs = db.run_commits()
     if len(ref) >= 4 and all(c in "0123456789abcdef" for c in ref):
-        for row in runs:
-            if row["status"] == "finished" and (row["commit_"] or "").startswith(ref):
-                return int(row["id"])
+        for run_id, status, commit in runs:
+            if status == "finished" and (commit or "").startswith(ref):
+                return run_id
     known = ", ".join(
-        f"{r['id']} ({(r['commit_'] or 'no commit')[:10]}"
-        + ("" if r["status"] == "finished" else f", {r['status']}")
+        f"{run_id} ({(commit or 'no commit')[:10]}"
+        + ("" if status == "finished" else f", {status}")
         + ")"
-        for r in runs[:10]
+        for run_id, status, commit in runs[:10]
     )
     more = f" and {len(runs) - 10} more (harness runs)" if len(runs) > 10 else ""
     raise LookupError(
@@ -342,24 +337,18 @@ def find_run(db: ResultsDB, ref: str) -> int:
     )
 
 
-def case_identity(record: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a stored record that name its case."""
-    names = (*IDENTITY, "repetition") if "repetition" in record else IDENTITY
-    return {name: record[name] for name in names}
-
-
 def match_cases(
-    base: list[dict[str, Any]], new: list[dict[str, Any]]
-) -> list[tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]]:
-    """Pairs ``(identity, base record, new record)`` of equal identity; a record without a
-    partner is paired with None. Records of equal identity (repetitions in records that do
-    not store ``repetition``) pair in order: the k-th of the base with the k-th of the new."""
+    base: list[StoredCase], new: list[StoredCase]
+) -> list[tuple[dict[str, Any], StoredCase | None, StoredCase | None]]:
+    """Pairs ``(identity, base record, new record)`` of equal ``case_key``; a record without a
+    partner is paired with None. Records of equal key (repetitions in records that do not
+    store ``repetition``) pair in order: the k-th of the base with the k-th of the new."""
 
-    def keyed(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    def keyed(records: list[StoredCase]) -> dict[str, StoredCase]:
         seen: Counter[str] = Counter()
         out = {}
         for record in records:
-            key = json.dumps(case_identity(record), sort_keys=True)
+            key = record.key()
             out[f"{key}#{seen[key]}"] = record
             seen[key] += 1
         return out
@@ -368,7 +357,7 @@ def match_cases(
     keys = [*base_by_key, *(k for k in new_by_key if k not in base_by_key)]
     return [
         (
-            case_identity(base_by_key.get(k) or new_by_key[k]),
+            (base_by_key.get(k) or new_by_key[k]).identity(),
             base_by_key.get(k),
             new_by_key.get(k),
         )
@@ -412,20 +401,19 @@ class _TimeJudge:
     min_effect: float
     alpha: float
 
-    def __call__(self, base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    def __call__(self, base: StoredCase, new: StoredCase) -> dict[str, Any]:
         """``verdict``, ``ratio``, ``interval``, ``p_value`` and ``note`` of a case."""
-        x, y = np.asarray(base["samples"] or [], float), np.asarray(new["samples"] or [], float)
+        x, y = np.asarray(base.samples or [], float), np.asarray(new.samples or [], float)
         if self.normalize == "roofline":
             scales = [
-                _gemm_rate(m, base["backend"], base["dtype"])
-                for m in (self.base_meta, self.new_meta)
+                _gemm_rate(m, base.backend, base.dtype) for m in (self.base_meta, self.new_meta)
             ]
             if None in scales:
                 missing = "base" if scales[0] is None else "new"
                 return {
                     "verdict": "not comparable",
                     "note": f"the {missing} run has no measured GEMM rate for "
-                    f"{base['backend']} {base['dtype']} to normalise by",
+                    f"{base.backend} {base.dtype} to normalise by",
                 }
             x, y = x * scales[0], y * scales[1]
         if x.size == 0 or y.size == 0 or np.median(x) <= 0:
@@ -455,12 +443,12 @@ class _TimeJudge:
         from scipy.stats import mannwhitneyu  # slow to import: not for every harness command
 
         p_value = float(mannwhitneyu(x, y, alternative="two-sided").pvalue)
-        interval = _ratio_interval(x, y, self.alpha)
+        interval = bootstrap_interval(y, self.alpha, base=x)
         result.update(p_value=p_value, interval=interval)
         up, down = 1 + self.min_effect, 1 / (1 + self.min_effect)
         straddles = any(interval[0] < t < interval[1] for t in (up, down))
-        if (base["unstable"] or new["unstable"]) and straddles:
-            which = " and ".join(n for n, r in (("base", base), ("new", new)) if r["unstable"])
+        if (base.unstable or new.unstable) and straddles:
+            which = " and ".join(n for n, r in (("base", base), ("new", new)) if r.unstable)
             return {
                 **result,
                 "verdict": "unstable",
@@ -471,11 +459,9 @@ class _TimeJudge:
         return {**result, "verdict": "same"}
 
 
-def _threads(record: dict[str, Any]) -> str:
+def _threads(record: StoredCase) -> str:
     """The thread pools a case ran with, e.g. ``openblas 1``."""
-    pools = sorted(
-        f"{p.get('internal_api')} {p.get('num_threads')}" for p in record["threads"] or []
-    )
+    pools = sorted(f"{p.get('internal_api')} {p.get('num_threads')}" for p in record.threads or [])
     return ", ".join(pools) or "unknown"
 
 
@@ -483,21 +469,11 @@ def _gemm_rate(meta: dict[str, Any], backend: str, dtype: str) -> float | None:
     return meta.get("roofline", {}).get(backend, {}).get(dtype, {}).get("gemm_gflops")
 
 
-def _ratio_interval(base: np.ndarray, new: np.ndarray, alpha: float) -> tuple[float, float]:
-    """Percentile-bootstrap interval of median(new) / median(base) at level 1 − alpha."""
-    rng = np.random.default_rng(0)
-    medians = [
-        np.median(rng.choice(x, size=(BOOTSTRAP_RESAMPLES, x.size)), axis=1) for x in (base, new)
-    ]
-    low, high = np.percentile(medians[1] / medians[0], [50 * alpha, 100 - 50 * alpha])
-    return float(low), float(high)
-
-
 def _metric_changes(
-    base: dict[str, Any], new: dict[str, Any], tolerance: MetricTolerance
+    base: StoredCase, new: StoredCase, tolerance: MetricTolerance
 ) -> tuple[MetricChange, ...]:
     """Metrics present in both records that changed beyond the tolerance."""
-    base_metrics, new_metrics = base["metrics"] or {}, new["metrics"] or {}
+    base_metrics, new_metrics = base.metrics or {}, new.metrics or {}
     changes = []
     for name in sorted(set(base_metrics) & set(new_metrics)):
         b, n = base_metrics[name], new_metrics[name]
@@ -505,23 +481,23 @@ def _metric_changes(
             if (b is None) != (n is None):
                 changes.append(MetricChange(name, b, n, worse=n is None))
             continue
-        if abs(n - b) > tolerance.threshold(b, base["dtype"]):
+        if abs(n - b) > tolerance.threshold(b, base.dtype):
             changes.append(MetricChange(name, b, n, worse=n > b))
     return tuple(changes)
 
 
 def _compare_case(
     identity: dict[str, Any],
-    base: dict[str, Any] | None,
-    new: dict[str, Any] | None,
+    base: StoredCase | None,
+    new: StoredCase | None,
     judge: _TimeJudge,
     tolerance: MetricTolerance,
 ) -> CaseComparison:
     if base is None or new is None:
         verdict = "only in new" if base is None else "only in base"
         return CaseComparison(identity, base, new, verdict)
-    statuses = (base["status"], new["status"])
-    if statuses == ("ok", "ok"):
+    statuses = (base.status, new.status)
+    if statuses == (Status.OK, Status.OK):
         return CaseComparison(
             identity,
             base,
@@ -530,12 +506,12 @@ def _compare_case(
             metric_changes=_metric_changes(base, new, tolerance),
         )
     if statuses[0] == statuses[1]:
-        return CaseComparison(identity, base, new, "not measured", note=base["status"])
-    if statuses[0] == "ok" and statuses[1] in FAILED:
+        return CaseComparison(identity, base, new, "not measured", note=base.status)
+    if statuses[0] == Status.OK and statuses[1] in FAILED:
         verdict = "failing"
-    elif statuses[1] == "ok":
+    elif statuses[1] == Status.OK:
         verdict = "fixed"
     else:
         verdict = "status changed"
-    note = " → ".join(statuses) + (f": {new['message']}" if new["message"] else "")
+    note = " → ".join(statuses) + (f": {new.message}" if new.message else "")
     return CaseComparison(identity, base, new, verdict, note=note)

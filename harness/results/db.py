@@ -24,17 +24,19 @@ transaction, one step of ``MIGRATIONS`` per version; a newer file is refused.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
 import socket
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.results.records import StoredCase, StoredRun
 from harness.run.case import KEY_FIELDS, case_key
 
 DEFAULT_PATH = Path("results") / "harness.sqlite"
@@ -142,6 +144,13 @@ def _decode(table: str, row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
+def _inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The id of the row the ``INSERT`` just run on ``cursor`` added."""
+    if cursor.lastrowid is None:  # only before any INSERT on this cursor
+        raise RuntimeError("no row was inserted")
+    return cursor.lastrowid
+
+
 def _process_alive(pid: int) -> bool:
     """Whether a harness process ``pid`` is running on this machine (not a zombie, and not
     another program that was given the same pid since)."""
@@ -159,14 +168,14 @@ def _process_alive(pid: int) -> bool:
     return state != "Z" and b"harness" in command
 
 
-def run_state(run: Mapping[str, Any]) -> str:
+def run_state(run: StoredRun) -> str:
     """``finished``; ``running`` (its process is alive on this machine); ``interrupted`` (its
     process has gone: resume it); or ``unfinished`` (it runs, or ran, on another machine)."""
-    if run["status"] == "finished":
+    if run.status == "finished":
         return "finished"
-    if run["host"] != socket.gethostname() or run["pid"] is None:
+    if run.host != socket.gethostname() or run.pid is None:
         return "unfinished"
-    return "running" if _process_alive(run["pid"]) else "interrupted"
+    return "running" if _process_alive(run.pid) else "interrupted"
 
 
 class ResumeError(Exception):
@@ -482,9 +491,9 @@ class ResultsDB:
                 f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                 tuple(row.values()),
             )
-        return int(cur.lastrowid)
+        return _inserted_id(cur)
 
-    def claim_run(self, run_id: int, note: dict[str, Any]) -> dict[str, Any]:
+    def claim_run(self, run_id: int, note: dict[str, Any]) -> StoredRun:
         """Make this process the one running ``run_id`` (to resume it), appending ``note`` to
         its metadata's ``resumes``; raise ``ResumeError`` when it cannot be resumed here."""
         with self.transaction():
@@ -492,31 +501,31 @@ class ResultsDB:
             state = run_state(run)
             if state == "finished":
                 raise ResumeError(f"run {run_id} is finished: nothing to resume")
-            if run["plan"] is None:
+            if run.plan is None:
                 raise ResumeError(
                     f"run {run_id} was stored without its planned cases (by a harness "
                     "older than schema version 2): it cannot be resumed"
                 )
             if state == "running":
-                raise ResumeError(f"run {run_id} is still running (process {run['pid']})")
-            if run["host"] != socket.gethostname():
+                raise ResumeError(f"run {run_id} is still running (process {run.pid})")
+            if run.host != socket.gethostname():
                 raise ResumeError(
-                    f"run {run_id} ran on {run['host']}, this is {socket.gethostname()}: "
+                    f"run {run_id} ran on {run.host}, this is {socket.gethostname()}: "
                     "resume it there (its timings and roofline belong to that machine)"
                 )
-            metadata = {**run["metadata"], "resumes": [*run["metadata"].get("resumes", []), note]}
+            metadata = {**run.metadata, "resumes": [*run.metadata.get("resumes", []), note]}
             self.conn.execute(
                 "UPDATE runs SET pid = ?, metadata = ? WHERE id = ?",
                 (os.getpid(), _json(metadata), run_id),
             )
-        return {**run, "metadata": metadata, "pid": os.getpid()}
+        return dataclasses.replace(run, metadata=metadata, pid=os.getpid())
 
     def note_executor(self, run_id: int, description: dict[str, Any]) -> None:
         """Append where this start (or resume) of ``run_id`` runs its cases (the executor's
         ``describe()``: local, or the Dask cluster and its workers) to the metadata's
         ``executors``."""
         with self.transaction():
-            metadata = self.run(run_id)["metadata"]
+            metadata = self.run(run_id).metadata
             metadata["executors"] = [*metadata.get("executors", []), description]
             self.conn.execute(
                 "UPDATE runs SET metadata = ? WHERE id = ?", (_json(metadata), run_id)
@@ -539,35 +548,55 @@ class ResultsDB:
                 f"INSERT INTO cases ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                 tuple(row.values()),
             )
-        return int(cur.lastrowid)
+        return _inserted_id(cur)
 
-    def cases(self, run_id: int) -> list[dict[str, Any]]:
+    def cases(self, run_id: int) -> list[StoredCase]:
         rows = self.conn.execute("SELECT * FROM cases WHERE run_id = ? ORDER BY id", (run_id,))
-        return [_decode("cases", r) for r in rows]
+        return [StoredCase.from_columns(_decode("cases", r)) for r in rows]
 
     def case_keys(self, run_id: int) -> set[str]:
         """The keys of the cases stored for ``run_id``: those a resume skips."""
         rows = self.conn.execute("SELECT case_key FROM cases WHERE run_id = ?", (run_id,))
         return {key for (key,) in rows}
 
-    def run(self, run_id: int) -> dict[str, Any]:
+    def run(self, run_id: int) -> StoredRun:
         if not SQLITE_INTEGERS[0] <= run_id <= SQLITE_INTEGERS[1]:  # no such id can be stored
             raise LookupError(f"no run {run_id} in {self.path}")
         row = self.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise LookupError(f"no run {run_id} in {self.path}")
-        return _decode("runs", row)
+        return StoredRun(**_decode("runs", row))
 
-    def runs(self) -> list[dict[str, Any]]:
-        """Every run, oldest first, without its suite text and plan; ``done`` counts its
-        stored cases and ``state`` is ``run_state()``."""
+    def runs(self) -> list[StoredRun]:
+        """Every run, oldest first, without its suite text and plan (None)."""
         rows = self.conn.execute(
-            "SELECT id, uuid, suite, suite_path, started_at, finished_at, status, host, pid, "
-            "planned, metadata, (SELECT count(*) FROM cases WHERE run_id = runs.id) AS done "
-            "FROM runs ORDER BY id"
+            "SELECT id, suite, suite_path, NULL AS suite_text, started_at, finished_at, status, "
+            "metadata, uuid, host, pid, options, NULL AS plan, planned FROM runs ORDER BY id"
         )
-        runs = [_decode("runs", r) for r in rows]
-        return [{**run, "state": run_state(run)} for run in runs]
+        return [StoredRun(**_decode("runs", r)) for r in rows]
+
+    def stored_counts(self) -> dict[int, int]:
+        """How many cases are stored for each run."""
+        rows = self.conn.execute(
+            "SELECT id, (SELECT count(*) FROM cases WHERE run_id = runs.id) FROM runs"
+        )
+        return {int(run_id): count for run_id, count in rows}
+
+    def has_run(self, run_id: int) -> bool:
+        if not SQLITE_INTEGERS[0] <= run_id <= SQLITE_INTEGERS[1]:  # no such id can be stored
+            return False
+        return (
+            self.conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None
+        )
+
+    def run_commits(self) -> list[tuple[int, str, str | None]]:
+        """``(id, status, git commit)`` of every run, latest first; the commit is that of the
+        project (``metadata["project"]["commit"]``), None when it was not in git."""
+        rows = self.conn.execute(
+            "SELECT id, status, json_extract(metadata, '$.project.commit') FROM runs "
+            "ORDER BY id DESC"
+        )
+        return [(int(run_id), status, commit) for run_id, status, commit in rows]
 
     def latest_run(self) -> int:
         row = self.conn.execute("SELECT max(id) FROM runs").fetchone()
@@ -598,7 +627,7 @@ class ResultsDB:
                         f"VALUES ({', '.join('?' * len(run_columns))})",
                         values,
                     )
-                    run_id = int(cur.lastrowid)
+                    run_id = _inserted_id(cur)
                 else:
                     run_id = ours["id"]
                     if theirs["status"] == "finished":

@@ -25,9 +25,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from harness.output_files import write_atomically
+from harness.results.records import StoredCase
+from harness.run.case import KEY_FIELDS
 
 FORMATS = ("csv", "parquet", "json")
-ID_COLUMNS = ("run_id", "case_id", "task", "method", "backend", "dtype", "seed", "repetition")
+FLATTENED = {"sizes": "size_", "problem": "problem_", "params": "p_"}
+"""The mappings among a case's ``KEY_FIELDS``: a column per entry, named with this prefix."""
+ID_COLUMNS = ("run_id", "case_id", *(f for f in KEY_FIELDS if f not in FLATTENED), "repetition")
 STATS = ("median", "q1", "q3", "iqr", "min", "max", "mean", "std", "mad", "ci_low", "ci_high")
 """Fields of ``harness.run.stats.Summary`` exported as ``time_<stat>_s``."""
 
@@ -36,57 +40,59 @@ class MissingDependency(Exception):
     """A format whose library is not installed, with the command that installs it."""
 
 
-def _identity(case: dict[str, Any]) -> dict[str, Any]:
+def _identity(case: StoredCase) -> dict[str, Any]:
     return {
-        "run_id": case["run_id"],
-        "case_id": case["id"],
-        **{c: case[c] for c in ID_COLUMNS[2:]},
-        **{f"size_{k}": v for k, v in case["sizes"].items()},
-        **{f"problem_{k}": v for k, v in case["problem"].items()},
-        **{f"p_{k}": v for k, v in case["params"].items()},
+        "run_id": case.run_id,
+        "case_id": case.id,
+        **{c: getattr(case, c) for c in ID_COLUMNS[2:]},
+        **{
+            f"{prefix}{k}": v
+            for field, prefix in FLATTENED.items()
+            for k, v in getattr(case, field).items()
+        },
     }
 
 
-def case_rows(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def case_rows(cases: list[StoredCase]) -> list[dict[str, Any]]:
     """One row per case."""
     rows = []
     for case in cases:
-        stats = case["stats"] or {}
-        median, flops = case["median_s"], case["flops"]
+        stats = case.stats or {}
+        median, flops = case.median_s, case.flops
         rows.append(
             {
                 **_identity(case),
-                "status": case["status"],
-                "message": case["message"],
-                "number": case["number"],
-                "n_samples": len(case["samples"] or []),
+                "status": case.status.value,
+                "message": case.message,
+                "number": case.number,
+                "n_samples": len(case.samples or []),
                 **{f"time_{s}_s": stats.get(s) for s in STATS},
-                "unstable": None if case["unstable"] is None else bool(case["unstable"]),
+                "unstable": None if case.unstable is None else bool(case.unstable),
                 "flops": flops,
                 "gflops": flops / median / 1e9 if flops and median else None,
-                "peak_fraction": case["peak_fraction"],
-                "peak_memory_bytes": case["peak_memory_bytes"],
-                "traced_peak_bytes": case["traced_peak_bytes"],
-                "finished_at": case["finished_at"],
-                **{f"metric_{k}": v for k, v in (case["metrics"] or {}).items()},
+                "peak_fraction": case.peak_fraction,
+                "peak_memory_bytes": case.peak_memory_bytes,
+                "traced_peak_bytes": case.traced_peak_bytes,
+                "finished_at": case.finished_at,
+                **{f"metric_{k}": v for k, v in (case.metrics or {}).items()},
             }
         )
     return _uniform(rows)
 
 
-def sample_rows(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def sample_rows(cases: list[StoredCase]) -> list[dict[str, Any]]:
     """One row per timing sample: seconds per call on the backend's and the host's clock."""
     rows = [
         {**_identity(case), "sample": i, "seconds": seconds, "host_seconds": host}
         for case in cases
         for i, (seconds, host) in enumerate(
-            zip(case["samples"] or [], case["host_samples"] or [], strict=True)
+            zip(case.samples or [], case.host_samples or [], strict=True)
         )
     ]
     return _uniform(rows)
 
 
-def curve_rows(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def curve_rows(cases: list[StoredCase]) -> list[dict[str, Any]]:
     """One row per step of an iterative method: the metrics (and seconds) at that step."""
     rows = [
         {
@@ -94,12 +100,12 @@ def curve_rows(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
             **{k if k in ("step", "seconds") else f"metric_{k}": v for k, v in point.items()},
         }
         for case in cases
-        for point in case["curve"] or []
+        for point in case.curve or []
     ]
     return _uniform(rows)
 
 
-TABLES: dict[str, Callable[[list[dict[str, Any]]], list[dict[str, Any]]]] = {
+TABLES: dict[str, Callable[[list[StoredCase]], list[dict[str, Any]]]] = {
     "cases": case_rows,
     "samples": sample_rows,
     "curves": curve_rows,
@@ -108,10 +114,9 @@ TABLES: dict[str, Callable[[list[dict[str, Any]]], list[dict[str, Any]]]] = {
 
 def _group(column: str) -> int:
     """Where a column goes: identity, sizes, problem, parameters, measurements, metrics."""
-    prefixes = ("size_", "problem_", "p_")
     if column in ID_COLUMNS:
         return 0
-    for group, prefix in enumerate(prefixes, 1):
+    for group, prefix in enumerate(FLATTENED.values(), 1):
         if column.startswith(prefix):
             return group
     return 5 if column.startswith("metric_") else 4

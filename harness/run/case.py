@@ -7,28 +7,52 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 from harness.run.timing import TimingOptions
 
-STATUSES = ("ok", "error", "timeout", "crashed", "unavailable", "unsupported")
-"""ok: measured and judged; error: the method (or a plugin) raised, or gave non-finite output;
-timeout: killed at the per-case time limit; crashed: the worker died (signal, exit, memory
-limit); unavailable: the backend cannot run here; unsupported: the method does not run on
-that backend or dtype."""
+
+class Status(StrEnum):
+    """What became of a case. A member equals its text, so stored records and JSON hold the
+    plain words (``"ok"``, ``"error"``, ...)."""
+
+    OK = "ok"
+    """Measured and judged."""
+    ERROR = "error"
+    """The method (or a plugin) raised, or gave non-finite output."""
+    TIMEOUT = "timeout"
+    """Killed at the per-case time limit."""
+    CRASHED = "crashed"
+    """The worker died (signal, exit, memory limit)."""
+    UNAVAILABLE = "unavailable"
+    """The backend cannot run here."""
+    UNSUPPORTED = "unsupported"
+    """The method does not run on that backend or dtype."""
+
+
+FAILED = (Status.ERROR, Status.TIMEOUT, Status.CRASHED)
+"""The statuses of a case that ran and failed."""
+DID_NOT_RUN = (Status.UNAVAILABLE, Status.UNSUPPORTED)
+"""The statuses of a case that was never run here."""
 
 
 KEY_FIELDS = ("task", "method", "backend", "dtype", "sizes", "problem", "params", "seed")
 """What makes a case itself, with its ``repetition``."""
 
 
+def case_identity(case: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields that make a case (a ``Case`` as a dict, or a stored record) itself:
+    ``KEY_FIELDS`` and ``repetition`` (0 when absent)."""
+    return {f: case[f] for f in KEY_FIELDS} | {"repetition": case.get("repetition", 0)}
+
+
 def case_key(case: Mapping[str, Any]) -> str:
-    """The canonical JSON of a case (a ``Case`` as a dict, or a stored record):
-    ``KEY_FIELDS`` and ``repetition`` (0 when absent), keys sorted, so that equal cases give
+    """The canonical JSON of ``case_identity(case)``, keys sorted, so that equal cases give
     equal text however their dicts were ordered or whether a parameter came as a tuple or a
-    list. ``params`` are those the suite set."""
-    fields = {f: case[f] for f in KEY_FIELDS} | {"repetition": case.get("repetition", 0)}
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    list. The database keys a case by its ``params`` as the suite set them; compare by those
+    stored (defaults filled in)."""
+    return json.dumps(case_identity(case), sort_keys=True, separators=(",", ":"), default=str)
 
 
 @dataclass(frozen=True)
@@ -82,7 +106,7 @@ class CaseResult:
     """What became of one case."""
 
     case: Case
-    status: str
+    status: Status
     message: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     number: int | None = None
@@ -113,6 +137,11 @@ class CaseResult:
         return self.stats.get("median")
 
     @property
+    def unstable(self) -> bool | None:
+        """Whether the timing's IQR/median passed the threshold (None: not timed)."""
+        return self.stats.get("unstable")
+
+    @property
     def gflops(self) -> float | None:
         return self.flops / self.median_s / 1e9 if self.flops and self.median_s else None
 
@@ -136,7 +165,7 @@ class CaseResult:
             "host_samples": self.host_samples,
             "stats": self.stats,
             "median_s": self.median_s,
-            "unstable": self.stats.get("unstable"),
+            "unstable": self.unstable,
             "flops": self.flops,
             "peak_fraction": self.peak_fraction,
             "peak_memory_bytes": self.peak_memory_bytes,

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import dask
+from dask.typing import Key
 from distributed import (
     Client,
     Future,
@@ -61,7 +62,7 @@ from distributed.scheduler import KilledWorker
 
 from harness.plugins.discovery import describe_exception
 from harness.plugins.registry import Registry
-from harness.run.case import Case, CaseResult, RunOptions
+from harness.run.case import Case, CaseResult, RunOptions, Status
 from harness.run.executors import CaseRunner, Executor, OnStart, start_case_workers
 
 SLOT = "timing_slot"
@@ -157,7 +158,7 @@ class DaskExecutor(Executor):
         workers = self.client.scheduler_info()["workers"]
         return {
             "kind": "dask",
-            "scheduler": self.client.scheduler.address,
+            "scheduler": self._scheduler_address(),
             "workers": {
                 address: {k: info.get(k) for k in ("host", "nthreads", "resources")}
                 for address, info in sorted(workers.items())
@@ -176,11 +177,18 @@ class DaskExecutor(Executor):
             self._slots = (time.monotonic(), total, gpu)
         return self._slots[1], self._slots[2]
 
+    def _scheduler_address(self) -> str:
+        scheduler = self.client.scheduler
+        address = None if scheduler is None else scheduler.address
+        if address is None:  # only before a client connects, and ours are connected
+            raise RuntimeError("the Dask client is not connected to a scheduler")
+        return address
+
     def _check_workers(self) -> None:
         """Refuse a cluster without a timing slot, or with daemonic workers (which cannot
         start a process per case)."""
         if not self.slots()[0]:
-            address = self.client.scheduler.address
+            address = self._scheduler_address()
             raise RuntimeError(
                 f"no worker of the Dask cluster at {address} has the {SLOT} resource: "
                 f"start workers with `dask worker {address} --nthreads 1 --resources {SLOT}=1`"
@@ -210,7 +218,7 @@ class DaskExecutor(Executor):
             if on_gpu(registry, case.backend) and not self.slots()[1]:
                 yield CaseResult(
                     case,
-                    "unavailable",
+                    Status.UNAVAILABLE,
                     f"no worker of the Dask cluster has the {GPU} resource "
                     f"(start GPU workers with --resources {SLOT}=1,{GPU}=1)",
                 )
@@ -271,22 +279,22 @@ def _collect(future: Future, case: Case) -> CaseResult:
     except KilledWorker as exc:
         return CaseResult(
             case,
-            "crashed",
+            Status.CRASHED,
             f"{exc.allowed_failures + 1} Dask workers died while it was assigned to them "
             f"(last: {exc.last_worker.address})",
         )
     except Exception as exc:  # the harness failing on the worker (e.g. a plugin import)
-        return CaseResult(case, "error", f"on the Dask worker: {describe_exception(exc)}")
+        return CaseResult(case, Status.ERROR, f"on the Dask worker: {describe_exception(exc)}")
     finally:
         Variable(_starts_name(future.key), client=future.client).delete()  # no wait
         future.release()
 
 
-def _starts_name(key: str) -> str:
+def _starts_name(key: Key) -> str:
     return f"{key}-starts"
 
 
-def _count_start(key: str) -> int:
+def _count_start(key: Key) -> int:
     """Count one more start of the task ``key`` in its variable on the scheduler (set to 0 by
     the client, and outliving the workers); return how many starts came before this one."""
     starts = Variable(_starts_name(key), client=get_client())
@@ -328,7 +336,9 @@ def run_on_worker(
     with contextlib.nullcontext() if options.concurrent_timing else machine_lock():
         died = _count_start(worker.get_current_task())
         if died >= STARTS_BEFORE_CRASHED:
-            return CaseResult(case, "crashed", f"the Dask worker running it died, {died} times")
+            return CaseResult(
+                case, Status.CRASHED, f"the Dask worker running it died, {died} times"
+            )
         result = runner.run(case, options)
     result.machine["worker"] = worker.address
     return result

@@ -13,15 +13,17 @@ from __future__ import annotations
 import contextlib
 import math
 import tracemalloc
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from harness.model.task import Problem
+from harness.model.task import Problem, Task
 from harness.plugins.discovery import describe_exception
 from harness.plugins.registry import Registry
-from harness.run.case import Case, CaseResult, RunOptions
+from harness.run.case import Case, CaseResult, RunOptions, Status
 from harness.run.timing import measure
 
 
@@ -51,7 +53,7 @@ def execute(
     case: Case, params: dict[str, Any], problem: Problem, registry: Registry, options: RunOptions
 ) -> CaseResult:
     """Measure and judge one case that can run here; any exception becomes its ``error``."""
-    result = CaseResult(case, "ok", params=params)
+    result = CaseResult(case, Status.OK, params=params)
     backend = registry.backend(case.backend)
     method = registry.method(case.method)
     task = registry.task(case.task)
@@ -81,31 +83,41 @@ def execute(
             host = to_host(timing.output, backend)
             bad = _non_finite(host)
             if bad:
-                result.status, result.message = "error", f"output has {bad} non-finite values"
+                result.status, result.message = Status.ERROR, f"output has {bad} non-finite values"
                 return result
             result.metrics = _floats(task.metrics(problem, host))
             if method.iterates is not None:  # untimed runs, for the convergence curve
-                seconds = _seconds_per_step(method.iterates(*inputs, xp=xp, **params), backend)
-                iterates = method.iterates(*inputs, xp=xp, **params)
-                result.curve = [
-                    {
-                        "step": step,
-                        "seconds": elapsed,
-                        **_floats(task.metrics(problem, to_host(iterate, backend))),
-                    }
-                    for step, (iterate, elapsed) in enumerate(
-                        zip(iterates, seconds, strict=False), start=1
-                    )
-                ]
+                result.curve = _convergence_curve(
+                    partial(method.iterates, *inputs, xp=xp, **params), task, problem, backend
+                )
             if method.flops is not None:
                 result.flops = float(method.flops(case.sizes, params))
     except Exception as exc:  # the method's (or a plugin's) failure is this case's result
-        result.status, result.message = "error", describe_exception(exc)
+        result.status, result.message = Status.ERROR, describe_exception(exc)
         return result
     bad_metrics = sorted(k for k, v in result.metrics.items() if not math.isfinite(v))
     if bad_metrics:
-        result.status, result.message = "error", f"non-finite metrics: {', '.join(bad_metrics)}"
+        result.status, result.message = (
+            Status.ERROR,
+            f"non-finite metrics: {', '.join(bad_metrics)}",
+        )
     return result
+
+
+def _convergence_curve(
+    iterates: Callable[[], Iterable[Any]], task: Task, problem: Problem, backend: Any
+) -> list[dict[str, float]]:
+    """The task's metrics after each step of an iterative method, with the seconds to reach
+    it: ``iterates()`` is run twice, once timed per step and once to judge each iterate."""
+    seconds = _seconds_per_step(iterates(), backend)
+    return [
+        {
+            "step": step,
+            "seconds": elapsed,
+            **_floats(task.metrics(problem, to_host(iterate, backend))),
+        }
+        for step, (iterate, elapsed) in enumerate(zip(iterates(), seconds, strict=False), start=1)
+    ]
 
 
 def _seconds_per_step(iterates: Any, backend: Any) -> list[float]:

@@ -34,7 +34,7 @@ from harness.model.task import Problem
 from harness.plugins.discovery import describe_exception
 from harness.plugins.registry import Registry
 from harness.run import metadata, roofline
-from harness.run.case import Case, CaseResult, RunOptions
+from harness.run.case import Case, CaseResult, RunOptions, Status
 from harness.run.execute import execute
 from harness.run.isolation import run_in_worker, start_workers
 
@@ -68,30 +68,32 @@ def run_case(
     params = bind(method.params, case.params)  # stored complete, whatever became of the case
     availability = probe(backend)
     if not availability.available:
-        return CaseResult(case, "unavailable", availability.reason, params)
+        return CaseResult(case, Status.UNAVAILABLE, availability.reason, params)
     reason = method.unsupported_reason(backend.name, case.dtype)
     if reason is None and case.dtype not in backend.dtypes:
         reason = f"{backend.name} has no {case.dtype}"
     if reason is not None:
-        return CaseResult(case, "unsupported", reason, params)
+        return CaseResult(case, Status.UNSUPPORTED, reason, params)
     try:
         problem = problems.get(case)
     except Exception as exc:  # the task plugin's failure: this case's result
         return CaseResult(
-            case, "error", f"problem generation failed: {describe_exception(exc)}", params
+            case, Status.ERROR, f"problem generation failed: {describe_exception(exc)}", params
         )
     if not backend.supports_sparse and any(map(is_sparse, problem.inputs)):
         return CaseResult(
-            case, "unsupported", f"backend {backend.name} has no sparse matrices", params
+            case, Status.UNSUPPORTED, f"backend {backend.name} has no sparse matrices", params
         )
     try:
         refusal = method.refusal(
             problem.inputs, backend=backend, dtype=case.dtype, sizes=case.sizes, params=params
         )
     except Exception as exc:  # the method plugin's failure: this case's result
-        return CaseResult(case, "error", f"supports() raised {describe_exception(exc)}", params)
+        return CaseResult(
+            case, Status.ERROR, f"supports() raised {describe_exception(exc)}", params
+        )
     if refusal is not None:
-        return CaseResult(case, "unsupported", refusal, params)
+        return CaseResult(case, Status.UNSUPPORTED, refusal, params)
     if options.isolation == "inline":
         return execute(case, params, problem, registry, options)
     return run_in_worker(case, params, problem, registry, options)

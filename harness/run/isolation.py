@@ -31,7 +31,7 @@ from typing import Any
 from harness.model.task import Problem
 from harness.plugins.discovery import describe_exception
 from harness.plugins.registry import Registry
-from harness.run.case import Case, CaseResult, RunOptions
+from harness.run.case import Case, CaseResult, RunOptions, Status
 from harness.run.execute import execute
 
 MEMORY_POLL_SECONDS = 0.02
@@ -67,12 +67,14 @@ def _work(
         plugins = [(name, importlib.import_module(module)) for name, module in extra]
         result = execute(case, params, problem, Registry.load(extra=plugins), options)
     except BaseException as exc:  # even KeyboardInterrupt and SystemExit go back as a result
-        result = CaseResult(case, "error", describe_exception(exc), params)
+        result = CaseResult(case, Status.ERROR, describe_exception(exc), params)
     try:
         payload = pickle.dumps(result)
     except Exception as exc:  # e.g. a metric of a type pickle cannot carry
         payload = pickle.dumps(
-            CaseResult(case, "error", f"result not transferable: {describe_exception(exc)}", params)
+            CaseResult(
+                case, Status.ERROR, f"result not transferable: {describe_exception(exc)}", params
+            )
         )
     conn.send_bytes(payload)
     conn.close()
@@ -130,7 +132,7 @@ def run_in_worker(
         receiver.close()
         lifeline.close()
         message = f"cannot start a worker: {describe_exception(exc)}"
-        return CaseResult(case, "error", message, params)
+        return CaseResult(case, Status.ERROR, message, params)
     finally:
         sender.close()
         lifeline_end.close()
@@ -150,18 +152,20 @@ def run_in_worker(
                     return pickle.loads(receiver.recv_bytes())
                 except EOFError:  # died before or while sending
                     worker.join()
-                    return CaseResult(case, "crashed", _death(worker.exitcode), params)
+                    return CaseResult(case, Status.CRASHED, _death(worker.exitcode), params)
             if not worker.is_alive():
-                return CaseResult(case, "crashed", _death(worker.exitcode), params)
+                return CaseResult(case, Status.CRASHED, _death(worker.exitcode), params)
             if limit and _resident_bytes(worker.pid) > limit:
                 worker.kill()
                 message = (
                     f"killed: resident memory passed the limit of {options.memory_limit_mb} MiB"
                 )
-                return CaseResult(case, "crashed", message, params)
+                return CaseResult(case, Status.CRASHED, message, params)
             if time.monotonic() >= deadline:
                 worker.kill()
-                return CaseResult(case, "timeout", f"killed after {options.timeout:g} s", params)
+                return CaseResult(
+                    case, Status.TIMEOUT, f"killed after {options.timeout:g} s", params
+                )
     finally:
         if worker.is_alive():
             worker.kill()

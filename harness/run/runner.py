@@ -26,6 +26,7 @@ from typing import Any, Literal
 from harness.model.params import bind
 from harness.plugins.registry import Registry
 from harness.results.db import ResultsDB, ResumeError, now
+from harness.results.records import StoredRun
 from harness.run import metadata, roofline
 from harness.run.case import Case, CaseResult, RunOptions
 from harness.run.executors import Executor, LocalExecutor, ProblemCache, run_case
@@ -57,7 +58,7 @@ def start_run(suite: Suite, registry: Registry, db: ResultsDB) -> int:
     )
 
 
-def resume_run(run_id: int, registry: Registry, db: ResultsDB) -> dict[str, Any]:
+def resume_run(run_id: int, registry: Registry, db: ResultsDB) -> StoredRun:
     """Make this process the one running the interrupted run ``run_id`` and return the run;
     raise ``ResumeError`` when it cannot go on here (finished, still running, run on
     another machine, stored without a plan, or naming what this installation lacks).
@@ -83,8 +84,8 @@ def resume_run(run_id: int, registry: Registry, db: ResultsDB) -> dict[str, Any]
     return db.claim_run(run_id, {"at": now(), "project": here})
 
 
-def _planned(run: dict[str, Any]) -> list[Case]:
-    return [Case(**case) for case in run["plan"] or []]
+def _planned(run: StoredRun) -> list[Case]:
+    return [Case(**case) for case in run.plan or []]
 
 
 def _run_options(stored: dict[str, Any]) -> RunOptions:
@@ -104,7 +105,7 @@ def run_cases(
     machine, in plan order), storing each as it finishes, in the order they finish, then mark
     the run finished. ``isolation`` overrides the run's option."""
     run = db.run(run_id)
-    options = _run_options(run["options"])
+    options = _run_options(run.options or {})
     if isolation is not None:
         options = dataclasses.replace(options, isolation=isolation)
     stored = db.case_keys(run_id)

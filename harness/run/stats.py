@@ -9,11 +9,13 @@ same interval.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 BOOTSTRAP_RESAMPLES = 2000
+"""Resamples of a percentile-bootstrap interval."""
 UNSTABLE_ABOVE = 0.10
 
 
@@ -45,13 +47,35 @@ def relative_iqr(samples: list[float]) -> float:
     return float((q3 - q1) / median) if median > 0 else 0.0
 
 
+def bootstrap_interval(
+    samples: Sequence[float] | np.ndarray,
+    alpha: float = 0.05,
+    base: Sequence[float] | np.ndarray | None = None,
+) -> tuple[float, float]:
+    """Percentile-bootstrap interval, at level 1 − ``alpha``, of the median of ``samples`` or,
+    given ``base``, of median(samples) / median(base): each resampled on its own
+    (``BOOTSTRAP_RESAMPLES`` times) with a fixed seed, so the same samples always give the
+    same interval."""
+    rng = np.random.default_rng(0)
+
+    def medians(x: Sequence[float] | np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        return np.median(rng.choice(x, size=(BOOTSTRAP_RESAMPLES, x.size)), axis=1)
+
+    base_medians = None if base is None else medians(base)  # drawn first: stable intervals
+    statistic = medians(samples)
+    if base_medians is not None:
+        statistic = statistic / base_medians
+    low, high = np.percentile(statistic, [50 * alpha, 100 - 50 * alpha])
+    return float(low), float(high)
+
+
 def summarize(samples: list[float], unstable_above: float = UNSTABLE_ABOVE) -> Summary:
     """Statistics of ``samples`` (seconds); needs at least one sample."""
     x = np.asarray(samples, dtype=np.float64)
     median = float(np.median(x))
     q1, q3 = (float(q) for q in np.percentile(x, [25, 75]))
-    resampled = np.random.default_rng(0).choice(x, size=(BOOTSTRAP_RESAMPLES, x.size))
-    ci_low, ci_high = (float(q) for q in np.percentile(np.median(resampled, axis=1), [2.5, 97.5]))
+    ci_low, ci_high = bootstrap_interval(x)
     return Summary(
         n=int(x.size),
         median=median,

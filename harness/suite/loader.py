@@ -36,6 +36,7 @@ import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ from harness.model.backend import DTYPES
 from harness.model.method import Method
 from harness.model.params import Param, params_from_dataclass
 from harness.model.task import Task
+from harness.names import did_you_mean
 from harness.plugins.registry import DuplicateNameError, Registry, UnknownNameError
 from harness.run.case import Case, RunOptions
 from harness.run.timing import TimingOptions
@@ -56,7 +58,7 @@ from harness.suite.files import (
     resolve,
 )
 from harness.suite.rules import Rules, keeps, read_rule
-from harness.suite.schema import TIERS, TIMING_PARAMS, Path_, did_you_mean, listed
+from harness.suite.schema import TIERS, TIMING_PARAMS, Path_, listed
 from harness.suite.values import nonfinite, unsafe_text
 
 __all__ = ["MAX_CASES", "Suite", "SuiteError", "SuiteIssue", "load", "resolve"]
@@ -230,6 +232,18 @@ def _yaml_float_hint(param: Param, value: Any) -> str:
     return f" (YAML reads {value} as text; write {dotted}e{signed})"
 
 
+def _merged_settings(files: list[SuiteFile]) -> tuple[dict[str, Any], dict[str, _At]]:
+    """The ``seed`` and ``repetitions`` of a chain of files, and its ``timing:`` options
+    (each where it was set), the child's overriding the parent's."""
+    settings: dict[str, Any] = {}
+    timing: dict[str, _At] = {}
+    for f in files:
+        settings |= {k: f.data[k] for k in ("seed", "repetitions") if k in f.data}
+        if isinstance(f.data.get("timing"), dict):
+            timing |= {k: _At(f, ("timing", k), v) for k, v in f.data["timing"].items()}
+    return settings, timing
+
+
 class _Validator:
     """Walks a suite and the files it extends, collecting every issue, and builds the cases
     if there are none."""
@@ -243,28 +257,16 @@ class _Validator:
         self.issues.add(at.file if isinstance(at, _At) else at, path, message)
 
     def suite(self) -> Suite:
+        """The suite the chain describes with its cases; ``SuiteError`` with every issue
+        found when there are any, or when it expands to no case."""
         files = [f for f in self.chain if isinstance(f.data, dict)]
         if not self.chain or len(files) < len(self.chain):  # the schema said why
             raise SuiteError(self.issues.all())
         top = files[-1]
-        settings: dict[str, Any] = {}
-        timing: dict[str, _At] = {}
-        for f in files:
-            settings |= {k: f.data[k] for k in ("seed", "repetitions") if k in f.data}
-            if isinstance(f.data.get("timing"), dict):
-                timing |= {k: _At(f, ("timing", k), v) for k, v in f.data["timing"].items()}
+        settings, timing = _merged_settings(files)
         seeds = self.seeds(settings.get("seed"), [0])
         repetitions = self.repetitions(settings.get("repetitions"), 1)
-        benchmarks: list[_Benchmark] = []
-        for f in files:
-            default_tiers = self.tiers(f.data.get("tiers"), ())
-            entries = f.data.get("benchmarks")
-            for i, bench in enumerate(entries if isinstance(entries, list) else []):
-                at = _At(f, ("benchmarks", i), bench)
-                found = self.benchmark(at, seeds, repetitions, default_tiers)
-                benchmarks += [found] if found else []
-        if not any("benchmarks" in f.data for f in files) and "extends" not in files[0].data:
-            self.issue(top, (), "a suite needs a non-empty list of benchmarks (or to extend one)")
+        benchmarks = self.benchmarks(files, seeds, repetitions)
         suite_rules = self.rules(
             [_At(f, (), f.data) for f in files],
             list({b.task.name: b.task for b in benchmarks}.values()),
@@ -285,25 +287,55 @@ class _Validator:
         self.bound(selected, top)
         if self.issues:
             raise SuiteError(self.issues.all())
+        suite.cases = self.cases(selected, suite_rules)
+        if not suite.cases:
+            raise self.nothing_to_run(top, selected, benchmarks)
+        return suite
+
+    def benchmarks(
+        self, files: list[SuiteFile], seeds: list[int], repetitions: int
+    ) -> list[_Benchmark]:
+        """The valid benchmarks of every file of the chain, the parent's first; an issue when
+        the chain has none at all."""
+        top = files[-1]
+        benchmarks: list[_Benchmark] = []
+        for f in files:
+            default_tiers = self.tiers(f.data.get("tiers"), ())
+            entries = f.data.get("benchmarks")
+            for i, bench in enumerate(entries if isinstance(entries, list) else []):
+                at = _At(f, ("benchmarks", i), bench)
+                found = self.benchmark(at, seeds, repetitions, default_tiers)
+                benchmarks += [found] if found else []
+        if not any("benchmarks" in f.data for f in files) and "extends" not in files[0].data:
+            self.issue(top, (), "a suite needs a non-empty list of benchmarks (or to extend one)")
+        return benchmarks
+
+    def cases(self, selected: list[_Benchmark], suite_rules: Rules) -> list[Case]:
+        """The cases of the ``selected`` benchmarks that the suite's and their own rules
+        keep, each once."""
         unique: dict[str, Case] = {}  # a case two benchmarks (e.g. of two tiers) share runs once
         for b in selected:
             methods = {method.name: method for method, _ in b.methods}
             for case in b.cases():
                 if keeps([suite_rules, b.rules], case, methods[case.method], b.task):
                     unique.setdefault(case.key(), case)
-        suite.cases = list(unique.values())
-        if not suite.cases:
-            if selected:
-                message = "the include/exclude rules leave no case to run"
-            else:
-                tiers = sorted({t for b in benchmarks for t in b.tiers}, key=TIERS.index)
-                message = f"no benchmark is in tier {self.tier!r} (this suite's tiers: " + (
-                    f"{', '.join(tiers)})" if tiers else "none; see docs/suites.md, Tiers)"
-                )
-            raise SuiteError(
-                [SuiteIssue(top.path, 1, "(tier)" if not selected else "(suite)", message)]
+        return list(unique.values())
+
+    def nothing_to_run(
+        self, top: SuiteFile, selected: list[_Benchmark], benchmarks: list[_Benchmark]
+    ) -> SuiteError:
+        """The error of a suite that expands to no case: no benchmark in the tier asked for,
+        or rules that drop every case."""
+        if selected:
+            message = "the include/exclude rules leave no case to run"
+        else:
+            tiers = sorted({t for b in benchmarks for t in b.tiers}, key=TIERS.index)
+            message = f"no benchmark is in tier {self.tier!r} (this suite's tiers: " + (
+                f"{', '.join(tiers)})" if tiers else "none; see docs/suites.md, Tiers)"
             )
-        return suite
+        return SuiteError(
+            [SuiteIssue(top.path, 1, "(tier)" if not selected else "(suite)", message)]
+        )
 
     def bound(self, benchmarks: list[_Benchmark], top: SuiteFile) -> None:
         """An issue for each benchmark, or else for the suite, of more than ``max_cases``
@@ -398,7 +430,7 @@ class _Validator:
                 self.issue(
                     at,
                     path,
-                    f"{owner} has no parameter {name!r}{did_you_mean(name, known)} "
+                    f"{owner} has no parameter {name!r}{did_you_mean(name, known, n=2)} "
                     f"(parameters: {listed_params})",
                 )
             return known.get(name)
@@ -477,7 +509,7 @@ class _Validator:
                         self.registry,
                         tasks,
                         methods,
-                        lambda path, message, at=at: self.issue(at, path, message),
+                        partial(self.issue, at),
                     )
                     if rule is not None:
                         getattr(rules, kind).append(rule)
@@ -493,18 +525,17 @@ class _Validator:
         if task is None:
             return None
         problems = self.grid(at, "problem", "problem_zip", task.params, f"task {task.name!r}")
+        listed_sizes = bench.get("sizes")
         sizes = [
             self.size(at, s, task.size_names, (*path, "sizes", j))
-            for j, s in enumerate(
-                bench.get("sizes") if isinstance(bench.get("sizes"), list) else []
-            )
+            for j, s in enumerate(listed_sizes if isinstance(listed_sizes, list) else [])
         ]
         backends = self.names(at, "backends", "backend", sorted(self.registry.backends))
         dtypes = self.names(at, "dtypes", "dtype", list(DEFAULT_DTYPES))
-        entries = bench.get("methods") if isinstance(bench.get("methods"), list) else []
+        entries = bench.get("methods")
         methods = [
             found
-            for j, entry in enumerate(entries)
+            for j, entry in enumerate(entries if isinstance(entries, list) else [])
             if (found := self.method_entry(_At(at.file, (*path, "methods", j), entry), task))
         ]
         used = list({method.name: method for method, _ in methods}.values())

@@ -24,9 +24,10 @@ from harness.model.backend import DTYPES
 from harness.model.method import Method
 from harness.model.params import Param
 from harness.model.task import Task
+from harness.names import did_you_mean
 from harness.plugins.registry import DuplicateNameError, Registry, UnknownNameError
 from harness.run.case import Case
-from harness.suite.schema import Path_, did_you_mean, listed
+from harness.suite.schema import Path_, listed
 from harness.suite.values import nonfinite
 
 NAME_FIELDS = ("task", "method", "backend", "dtype")
@@ -95,7 +96,8 @@ def _typed(
     for name, value in given.items():
         if name not in known:
             report(
-                (*path, name), f"no {owners} has a parameter {name!r}{did_you_mean(name, known)}"
+                (*path, name),
+                f"no {owners} has a parameter {name!r}{did_you_mean(name, known, n=2)}",
             )
             continue
         values = []
@@ -165,7 +167,7 @@ def read_rule(
             if dim not in dims:
                 report(
                     (*path, "size_above", dim),
-                    f"no dimension {dim!r}{did_you_mean(dim, dims)} "
+                    f"no dimension {dim!r}{did_you_mean(dim, dims, n=2)} "
                     f"(dimensions: {', '.join(dims)})",
                 )
     elif not isinstance(size_above, int) or isinstance(size_above, bool):

@@ -13,9 +13,8 @@ the types of their parameters — ``harness.suite.loader`` checks against the re
 
 from __future__ import annotations
 
-import difflib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jsonschema
@@ -23,6 +22,7 @@ from jsonschema.exceptions import ValidationError
 
 from harness.model.backend import DTYPES
 from harness.model.params import Param, params_from_dataclass
+from harness.names import did_you_mean
 from harness.plugins.registry import UnknownNameError
 from harness.run.case import RunOptions
 from harness.run.timing import TimingOptions
@@ -100,10 +100,11 @@ def _list_of(items: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "type": "array", "minItems": 1, "items": items}
 
 
-def schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a suite file."""
+def _settings_properties() -> dict[str, Any]:
+    """The settings a file and each of its benchmarks can give: seeds, repetitions, tiers and
+    the include/exclude rules (a benchmark's own override the file's)."""
     seed = {"type": "integer", "minimum": 0, "maximum": INT64_MAX}
-    settings = {
+    return {
         "seed": {
             "description": "Seed of the problem generator; a list sweeps it.",
             "type": ["integer", "array"],
@@ -134,6 +135,164 @@ def schema() -> dict[str, Any]:
         "include": {"$ref": "#/$defs/rules"},
         "exclude": {"$ref": "#/$defs/rules"},
     }
+
+
+def _timing_schema() -> dict[str, Any]:
+    """The ``timing:`` block: one property per field of TimingOptions and RunOptions."""
+    return {
+        "description": "How every case is timed and run; one value per option.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {p.name: _timing_property(p) for p in TIMING_PARAMS},
+    }
+
+
+def _file_properties(settings: dict[str, Any]) -> dict[str, Any]:
+    """The keys at the top of a suite file: its name, what it extends, timing, the shared
+    ``settings`` and the benchmarks."""
+    return {
+        "name": {
+            "description": "The suite's name (default: the file name); not inherited.",
+            "type": "string",
+            "minLength": 1,
+        },
+        "description": {"description": "Free text; not inherited.", "type": "string"},
+        "extends": {
+            "description": "A suite this one inherits from: a path (ending in .yaml or "
+            ".yml) relative to this file, or the name of a shipped suite.",
+            "type": "string",
+            "minLength": 1,
+        },
+        "timing": _timing_schema(),
+        **settings,
+        "benchmarks": _list_of(
+            {"$ref": "#/$defs/benchmark"},
+            "Appended to those of the suite this one extends.",
+        ),
+    }
+
+
+def _benchmark_schema(settings: dict[str, Any]) -> dict[str, Any]:
+    """One entry of ``benchmarks:``: a task, its sizes and problem sweep, the methods,
+    backends and dtypes, and the shared ``settings``."""
+    return {
+        "title": "a benchmark",
+        "description": "Expands to sizes x problem sweep x seeds x repetitions x "
+        "methods (with their sweeps) x backends x dtypes cases, less the excluded.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["task", "sizes", "methods"],
+        "properties": {
+            "task": {"description": "A task name (`harness plugins`).", "type": "string"},
+            "problem": {"$ref": "#/$defs/grid"},
+            "problem_zip": {"$ref": "#/$defs/zip"},
+            "sizes": _list_of(
+                {"$ref": "#/$defs/size"}, "One entry per size, in the task's dimensions."
+            ),
+            "methods": _list_of({"$ref": "#/$defs/method"}, "The methods to run."),
+            "backends": _list_of(
+                {"type": "string"}, "Backend names (default: every registered backend)."
+            ),
+            "dtypes": _list_of(
+                {"title": "dtype", "enum": list(DTYPES)},
+                "Default: float32 and float64.",
+            ),
+            **settings,
+        },
+    }
+
+
+def _size_schema() -> dict[str, Any]:
+    """One entry of a benchmark's ``sizes:``."""
+    return {
+        "description": "Positive integers, one per dimension of the task (m, n); a "
+        "bare integer for a task of one dimension.",
+        "type": ["integer", "array"],
+        "minimum": 1,
+        "items": {"type": "integer", "minimum": 1},
+    }
+
+
+def _method_schema() -> dict[str, Any]:
+    """One entry of a benchmark's ``methods:``: a name, or a name with a parameter sweep."""
+    return {
+        "title": "a method entry",
+        "description": "A method name (default parameters), or a name with parameters.",
+        "type": ["string", "object"],
+        "additionalProperties": False,
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string"},
+            "params": {"$ref": "#/$defs/grid"},
+            "zip": {"$ref": "#/$defs/zip"},
+        },
+    }
+
+
+def _sweep_definitions() -> dict[str, Any]:
+    """The two ways to sweep parameters: a ``grid`` (cartesian product) and a ``zip``
+    (values taken together)."""
+    return {
+        "grid": {
+            "description": "Parameter name -> value, typed by the task or method that "
+            "declares it; a list is a sweep (the cases are the cartesian product), except "
+            "that a flat list is one value of a tuple parameter.",
+            "type": "object",
+        },
+        "zip": {
+            "description": "Parameter name -> list of values, all lists of one length: "
+            "the k-th values go together (one case each), crossed with the other sweeps.",
+            "type": "object",
+            "additionalProperties": {"type": "array", "minItems": 1},
+        },
+    }
+
+
+def _rule_definitions() -> dict[str, Any]:
+    """``include:``/``exclude:`` (lists of rules) and one rule: the conditions on a case."""
+    return {
+        "rules": _list_of(
+            {"$ref": "#/$defs/rule"},
+            "include: keep only the cases that match one of these; exclude: drop the "
+            "cases that match any. At the top of a file they apply to every benchmark, "
+            "inherited ones included.",
+        ),
+        "rule": {
+            "title": "a rule",
+            "description": "Matches a case when every condition given holds.",
+            "type": "object",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "properties": {
+                "task": _names("task"),
+                "method": _names("method"),
+                "backend": _names("backend"),
+                "dtype": _names("dtype"),
+                "params": {
+                    "description": "Method parameter -> value or list of values (any of); "
+                    "defaults count.",
+                    "type": "object",
+                },
+                "problem": {
+                    "description": "Task parameter -> value or list of values (any of); "
+                    "defaults count.",
+                    "type": "object",
+                },
+                "size_above": {
+                    "description": "An integer: the case's largest dimension exceeds it; "
+                    "a mapping dimension -> integer: each named dimension exceeds its bound.",
+                    "type": ["integer", "object"],
+                    "minimum": 0,
+                    "additionalProperties": {"type": "integer", "minimum": 0},
+                },
+            },
+        },
+    }
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a suite file."""
+    settings = _settings_properties()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "suite.schema.json",
@@ -143,124 +302,13 @@ def schema() -> dict[str, Any]:
         "`harness validate`.",
         "type": "object",
         "additionalProperties": False,
-        "properties": {
-            "name": {
-                "description": "The suite's name (default: the file name); not inherited.",
-                "type": "string",
-                "minLength": 1,
-            },
-            "description": {"description": "Free text; not inherited.", "type": "string"},
-            "extends": {
-                "description": "A suite this one inherits from: a path (ending in .yaml or "
-                ".yml) relative to this file, or the name of a shipped suite.",
-                "type": "string",
-                "minLength": 1,
-            },
-            "timing": {
-                "description": "How every case is timed and run; one value per option.",
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {p.name: _timing_property(p) for p in TIMING_PARAMS},
-            },
-            **settings,
-            "benchmarks": _list_of(
-                {"$ref": "#/$defs/benchmark"},
-                "Appended to those of the suite this one extends.",
-            ),
-        },
+        "properties": _file_properties(settings),
         "$defs": {
-            "benchmark": {
-                "title": "a benchmark",
-                "description": "Expands to sizes x problem sweep x seeds x repetitions x "
-                "methods (with their sweeps) x backends x dtypes cases, less the excluded.",
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["task", "sizes", "methods"],
-                "properties": {
-                    "task": {"description": "A task name (`harness plugins`).", "type": "string"},
-                    "problem": {"$ref": "#/$defs/grid"},
-                    "problem_zip": {"$ref": "#/$defs/zip"},
-                    "sizes": _list_of(
-                        {"$ref": "#/$defs/size"}, "One entry per size, in the task's dimensions."
-                    ),
-                    "methods": _list_of({"$ref": "#/$defs/method"}, "The methods to run."),
-                    "backends": _list_of(
-                        {"type": "string"}, "Backend names (default: every registered backend)."
-                    ),
-                    "dtypes": _list_of(
-                        {"title": "dtype", "enum": list(DTYPES)},
-                        "Default: float32 and float64.",
-                    ),
-                    **settings,
-                },
-            },
-            "size": {
-                "description": "Positive integers, one per dimension of the task (m, n); a "
-                "bare integer for a task of one dimension.",
-                "type": ["integer", "array"],
-                "minimum": 1,
-                "items": {"type": "integer", "minimum": 1},
-            },
-            "method": {
-                "title": "a method entry",
-                "description": "A method name (default parameters), or a name with parameters.",
-                "type": ["string", "object"],
-                "additionalProperties": False,
-                "required": ["name"],
-                "properties": {
-                    "name": {"type": "string"},
-                    "params": {"$ref": "#/$defs/grid"},
-                    "zip": {"$ref": "#/$defs/zip"},
-                },
-            },
-            "grid": {
-                "description": "Parameter name -> value, typed by the task or method that "
-                "declares it; a list is a sweep (the cases are the cartesian product), except "
-                "that a flat list is one value of a tuple parameter.",
-                "type": "object",
-            },
-            "zip": {
-                "description": "Parameter name -> list of values, all lists of one length: "
-                "the k-th values go together (one case each), crossed with the other sweeps.",
-                "type": "object",
-                "additionalProperties": {"type": "array", "minItems": 1},
-            },
-            "rules": _list_of(
-                {"$ref": "#/$defs/rule"},
-                "include: keep only the cases that match one of these; exclude: drop the "
-                "cases that match any. At the top of a file they apply to every benchmark, "
-                "inherited ones included.",
-            ),
-            "rule": {
-                "title": "a rule",
-                "description": "Matches a case when every condition given holds.",
-                "type": "object",
-                "additionalProperties": False,
-                "minProperties": 1,
-                "properties": {
-                    "task": _names("task"),
-                    "method": _names("method"),
-                    "backend": _names("backend"),
-                    "dtype": _names("dtype"),
-                    "params": {
-                        "description": "Method parameter -> value or list of values (any of); "
-                        "defaults count.",
-                        "type": "object",
-                    },
-                    "problem": {
-                        "description": "Task parameter -> value or list of values (any of); "
-                        "defaults count.",
-                        "type": "object",
-                    },
-                    "size_above": {
-                        "description": "An integer: the case's largest dimension exceeds it; "
-                        "a mapping dimension -> integer: each named dimension exceeds its bound.",
-                        "type": ["integer", "object"],
-                        "minimum": 0,
-                        "additionalProperties": {"type": "integer", "minimum": 0},
-                    },
-                },
-            },
+            "benchmark": _benchmark_schema(settings),
+            "size": _size_schema(),
+            "method": _method_schema(),
+            **_sweep_definitions(),
+            **_rule_definitions(),
         },
     }
 
@@ -315,16 +363,9 @@ def kind(value: Any) -> str:
 
 def unknown_key(key: Any, allowed: list[str]) -> str:
     """The message for a key the format does not have, with the closest allowed key."""
-    error = UnknownNameError("key", str(key), allowed)
-    if error.suggestions:
-        return f"unknown key {key!r}; did you mean {error.suggestions[0]!r}?"
-    return f"unknown key {key!r} (allowed: {', '.join(allowed)})"
-
-
-def did_you_mean(name: Any, known: Iterable[str]) -> str:
-    """``; did you mean 'a' or 'b'?`` with the names in ``known`` closest to ``name``, or ``''``."""
-    close = difflib.get_close_matches(str(name), list(known), n=2)
-    return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+    return f"unknown key {key!r}" + (
+        did_you_mean(key, allowed, n=1) or f" (allowed: {', '.join(allowed)})"
+    )
 
 
 def _number(value: Any) -> str:
@@ -332,7 +373,10 @@ def _number(value: Any) -> str:
 
 
 def _messages(error: ValidationError) -> Iterator[tuple[Path_, str]]:
-    path, sub, value = tuple(error.absolute_path), error.schema, error.instance
+    path = tuple(error.absolute_path)
+    # the subschema that refused the value (each in ``schema()`` is an object), and the value
+    sub: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    value: Any = error.instance
     title = f"{sub['title']} " if "title" in sub else ""
     if error.validator == "additionalProperties" and "properties" in sub:
         allowed = list(sub["properties"])

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 from array_api_compat import device as array_device
-from harness_builtins.shared import back, eye_like, tall
+from harness_builtins.shared import DTYPES, back, eye_like, tall
 
 from harness import Method, hookimpl, method
 
@@ -37,7 +37,7 @@ def jacobi_svd_flops(sizes: Mapping[str, int], params: Mapping[str, Any]) -> flo
 
 @method(
     family="orthogonalizer",
-    dtypes={"float32", "float64"},
+    dtypes=DTYPES,
     flops=jacobi_svd_flops,
     iterative=True,
 )

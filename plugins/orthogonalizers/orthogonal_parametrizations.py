@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness_builtins.shared import back, eye_like, tall
+from harness_builtins.shared import DTYPES, back, eye_like, tall
 
 from harness import Method, hookimpl, method
 
@@ -27,9 +27,7 @@ def square_only(G: Any) -> str | None:
     return None if m == n else f"cayley needs a square input, got {m}×{n}"
 
 
-@method(
-    family="orthogonalizer", dtypes={"float32", "float64"}, flops=cayley_flops, supports=square_only
-)
+@method(family="orthogonalizer", dtypes=DTYPES, flops=cayley_flops, supports=square_only)
 def cayley(G: Any, *, xp: Any) -> Any:
     """The Cayley transform of the skew part of a square G: W = G − Gᵀ,
     Q = (I − W/2)⁻¹ (I + W/2).
@@ -55,7 +53,7 @@ def householder_chain_flops(sizes: Mapping[str, int], params: Mapping[str, Any])
     return 4 * min(r, p) * q * p
 
 
-@method(family="orthogonalizer", dtypes={"float32", "float64"}, flops=householder_chain_flops)
+@method(family="orthogonalizer", dtypes=DTYPES, flops=householder_chain_flops)
 def householder_chain(G: Any, *, xp: Any, reflections: int = 0) -> Any:
     """A Householder reflection chain (HRA: Householder Reflection Adaptation, Yuan et al.
     2024; the Householder projector of orthogonal CNNs): Q = H₁ H₂ ⋯ H_r [I_p; 0], with

@@ -18,7 +18,7 @@ from harness_builtins.orthogonalizers.polar_express import (
     Coefficients,
     with_safety_factor,
 )
-from harness_builtins.shared import back, frobenius, wide
+from harness_builtins.shared import DTYPES, back, frobenius, wide
 
 from harness import Method, hookimpl, method
 
@@ -201,7 +201,7 @@ def root(
     yield from odd_polynomial_iterates(xp, core, schedule, steps, eps)
 
 
-@method(family="orthogonalizer", dtypes={"float32", "float64"})
+@method(family="orthogonalizer", dtypes=DTYPES)
 def svd_polar(G: Any, *, xp: Any) -> Any:
     """The exact polar factor from a thin SVD: G = U Σ Vᵀ gives Q = U Vᵀ (the reference)."""
     U, _, Vh = xp.linalg.svd(G, full_matrices=False)

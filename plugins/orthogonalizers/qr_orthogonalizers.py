@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from harness_builtins.shared import back, gaussian_like, tall
+from harness_builtins.shared import DTYPES, back, gaussian_like, tall
 
 from harness import Method, hookimpl, method
 
@@ -31,7 +31,7 @@ def qr_flops(sizes: Mapping[str, int], params: Mapping[str, Any]) -> float:
     return 4 * p * p * q - 4 * p**3 / 3
 
 
-@method(family="orthogonalizer", dtypes={"float32", "float64"}, flops=qr_flops)
+@method(family="orthogonalizer", dtypes=DTYPES, flops=qr_flops)
 def qr_householder(G: Any, *, xp: Any) -> Any:
     """Q from a thin Householder QR, X = QR (``xp.linalg.qr``), with the signs fixed so that
     R has a positive diagonal (the unique QR of a full-rank X). Orthonormal to working
@@ -77,7 +77,7 @@ def cholesky_qr2_flops(sizes: Mapping[str, int], params: Mapping[str, Any]) -> f
     return 2 * (4 * p * p * q + p**3 / 3)
 
 
-@method(family="orthogonalizer", dtypes={"float32", "float64"}, flops=cholesky_qr2_flops)
+@method(family="orthogonalizer", dtypes=DTYPES, flops=cholesky_qr2_flops)
 def cholesky_qr2(G: Any, *, xp: Any) -> Any:
     """Cholesky QR2 (Fukaya, Nakatsukasa et al. 2014): R = chol(XᵀX), Q = X R⁻¹, repeated
     once on Q. One pass leaves ‖QᵀQ − I‖ ~ u κ(X)²; the second brings it to ~u as long as
@@ -99,7 +99,7 @@ def randomized_cholesky_qr_flops(sizes: Mapping[str, int], params: Mapping[str, 
     return 2 * k * q * p + 2 * p * p * k + 2 * p * p * q + 4 * p * p * q + p**3 / 3
 
 
-@method(family="orthogonalizer", dtypes={"float32", "float64"}, flops=randomized_cholesky_qr_flops)
+@method(family="orthogonalizer", dtypes=DTYPES, flops=randomized_cholesky_qr_flops)
 def randomized_cholesky_qr(G: Any, *, xp: Any, seed: int = 0) -> Any:
     """Randomized Cholesky QR, as in the Dion optimizer (Ahn et al. 2025).
 
@@ -138,7 +138,7 @@ def mgs_flops(sizes: Mapping[str, int], params: Mapping[str, Any]) -> float:
     return 2 * p * p * q
 
 
-@method(family="orthogonalizer", dtypes={"float32", "float64"}, flops=mgs_flops)
+@method(family="orthogonalizer", dtypes=DTYPES, flops=mgs_flops)
 def modified_gram_schmidt(G: Any, *, xp: Any) -> Any:
     """Modified Gram–Schmidt, the textbook baseline: for j = 1..p, qⱼ = xⱼ/‖xⱼ‖, then remove
     the qⱼ component from every later column at once. Loses orthogonality as the condition

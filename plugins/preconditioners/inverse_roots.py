@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
-from harness_builtins.shared import eye_like, matrix_power
+from harness_builtins.shared import DTYPES, eye_like, matrix_power
 
 from harness import Method, hookimpl, method
 
@@ -54,7 +54,7 @@ def _cube(sizes: Mapping[str, int]) -> float:
 @method(
     family="preconditioner",
     tasks={"inverse_root"},
-    dtypes={"float32", "float64"},
+    dtypes=DTYPES,
     flops=lambda sizes, params: 9 * _cube(sizes) + 2 * _cube(sizes),
 )
 def eigh_root(A: Any, p: Any, *, xp: Any, eps: float = 0.0) -> Any:
@@ -84,7 +84,7 @@ def coupled_newton_flops(sizes: Mapping[str, int], params: Mapping[str, Any]) ->
 @method(
     family="preconditioner",
     tasks={"inverse_root"},
-    dtypes={"float32", "float64"},
+    dtypes=DTYPES,
     flops=coupled_newton_flops,
     iterative=True,
 )
@@ -145,7 +145,7 @@ def coupled_sqrt_iterates(xp: Any, B: Any, steps: int) -> Iterator[tuple[Any, An
 @method(
     family="preconditioner",
     tasks={"inverse_root"},
-    dtypes={"float32", "float64"},
+    dtypes=DTYPES,
     flops=newton_schulz_sqrt_flops,
     iterative=True,
     supports=roots_only(2, 4),
@@ -193,7 +193,7 @@ def _normalised(xp: Any, A: Any) -> tuple[Any, Any]:
 @method(
     family="preconditioner",
     tasks={"inverse_root"},
-    dtypes={"float32", "float64"},
+    dtypes=DTYPES,
     flops=lambda sizes, params: params["degree"] * 2 * _cube(sizes),
     supports=roots_only(2),
 )
@@ -235,7 +235,7 @@ def pade_sqrt_polynomials(degree: int) -> tuple[np.ndarray, np.ndarray]:
 @method(
     family="preconditioner",
     tasks={"inverse_root"},
-    dtypes={"float32", "float64"},
+    dtypes=DTYPES,
     flops=lambda sizes, params: (2 * params["degree"] * 2 + 8 / 3) * _cube(sizes),
     supports=roots_only(2),
 )

@@ -15,11 +15,10 @@ from typing import Any
 
 import numpy as np
 from harness_builtins.preconditioners.pcg import Preconditioner, pcg
-from harness_builtins.shared import diagonal, gaussian_like
+from harness_builtins.shared import DTYPES, diagonal, gaussian_like
 
 from harness import Method, hookimpl, method
 
-DTYPES = {"float32", "float64"}
 TASKS = {"spd_solve"}
 
 

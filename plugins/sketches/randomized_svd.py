@@ -23,12 +23,12 @@ from typing import Any, Literal
 
 from array_api_compat import device as array_device
 from array_api_compat import is_cupy_array, is_numpy_array, is_torch_array
+from harness_builtins.shared import DTYPES
 from harness_builtins.sketches.sketches import SKETCH_NAMES, apply_sketch
 
 from harness import Method, hookimpl, method
 
 TASKS = {"low_rank_approx"}
-DTYPES = {"float32", "float64"}
 SketchName = Literal[
     SKETCH_NAMES
 ]  # the sketches of harness_builtins.sketches.sketches, checked by suites

@@ -22,13 +22,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
+from harness_builtins.shared import DTYPES
 from harness_builtins.sketches.randomized_svd import randomized_svd_flops
 from harness_builtins.sketches.sketches import SKETCH_TASKS
 
 from harness import Method, hookimpl, method
-
-DTYPES = {"float32", "float64"}
-
 
 NEEDS_SKLEARN = {"sklearn": "pip install 'linalg-harness[references]'"}
 """``requires=`` of the scikit-learn references: unsupported, saying so, where it is missing."""

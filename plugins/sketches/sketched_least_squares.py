@@ -22,12 +22,12 @@ from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 from array_api_compat import device as array_device
+from harness_builtins.shared import DTYPES
 from harness_builtins.sketches.sketches import SKETCH_NAMES, apply_sketch
 
 from harness import Method, hookimpl, method
 
 TASKS = {"least_squares"}
-DTYPES = {"float32", "float64"}
 SketchName = Literal[
     SKETCH_NAMES
 ]  # the sketches of harness_builtins.sketches.sketches, checked by suites

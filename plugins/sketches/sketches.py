@@ -25,17 +25,17 @@ sparse A (m×n memory); the others run on a sparse A through the library's spars
 
 from __future__ import annotations
 
-import difflib
 import math
 from typing import Any, Literal
 
 import numpy as np
 from array_api_compat import device as array_device
 from array_api_compat import is_cupy_namespace, is_numpy_namespace
-from harness_builtins.shared import scatter_add_rows, sparse_product, to_host
+from harness_builtins.shared import DTYPES, dense, scatter_add_rows, sparse_product, to_host
 
 from harness import Method, hookimpl, method
 from harness.model.sparse import SparseOperator, as_operator
+from harness.names import did_you_mean
 
 SKETCH_TASKS = {"subspace_embedding", "matrix_product"}
 """The tasks whose inputs are ``(A, s)``: the sketches run on them as methods."""
@@ -69,11 +69,6 @@ def _to_like(xp: Any, host: np.ndarray, A: Any) -> Any:
 def _index_like(xp: Any, host: np.ndarray, A: Any) -> Any:
     """A host integer index array on A's device (int64)."""
     return xp.asarray(host.astype(np.int64), device=_device(A))
-
-
-def _dense(A: Any) -> Any:
-    """A as a dense array (a SparseOperator densified)."""
-    return A.todense() if isinstance(A, SparseOperator) else A
 
 
 def _distinct_rows(rng: np.random.Generator, s: int, m: int, k: int) -> np.ndarray:
@@ -253,7 +248,7 @@ def pivotal_sample(pi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 # ----------------------------------------------------------------------------- sketches
 
 
-@method(family="sketch", tasks=SKETCH_TASKS, dtypes={"float32", "float64"})
+@method(family="sketch", tasks=SKETCH_TASKS, dtypes=DTYPES)
 def gaussian(A: Any, s: int, *, xp: Any, seed: int = 0) -> Any:
     """Gaussian (Johnson–Lindenstrauss) sketch: Sᵢⱼ ~ N(0, 1/s) independent, E[SᵀS] = I.
 
@@ -269,7 +264,7 @@ def gaussian(A: Any, s: int, *, xp: Any, seed: int = 0) -> Any:
     return S @ A
 
 
-@method(family="sketch", tasks=SKETCH_TASKS, dtypes={"float32", "float64"})
+@method(family="sketch", tasks=SKETCH_TASKS, dtypes=DTYPES)
 def very_sparse(A: Any, s: int, *, xp: Any, seed: int = 0, density: float = 0.0) -> Any:
     """Very sparse random projection: Sᵢⱼ = ±1/√(ρ s) with probability ρ/2 each, else 0,
     independently (E[Sᵢⱼ²] = 1/s, so E[SᵀS] = I). ``density`` ρ; 0 (the default) means
@@ -293,7 +288,7 @@ def very_sparse(A: Any, s: int, *, xp: Any, seed: int = 0, density: float = 0.0)
     return sparse_product(xp, flat // m, flat % m, values, (s, m), A)
 
 
-@method(family="sketch", tasks=SKETCH_TASKS, dtypes={"float32", "float64"})
+@method(family="sketch", tasks=SKETCH_TASKS, dtypes=DTYPES)
 def sparse_sign(A: Any, s: int, *, xp: Any, seed: int = 0, vec_nnz: int = 8) -> Any:
     """Sparse sign embedding (SJLT): every column of S has ``vec_nnz`` entries ±1/√vec_nnz
     (capped at s) at distinct uniformly random rows, independent signs; (SᵀS)ⱼⱼ = 1 exactly
@@ -311,7 +306,7 @@ def sparse_sign(A: Any, s: int, *, xp: Any, seed: int = 0, vec_nnz: int = 8) -> 
     return _sparse_sign_product(xp, A, s, min(vec_nnz, s), seed)
 
 
-@method(family="sketch", tasks=SKETCH_TASKS, dtypes={"float32", "float64"})
+@method(family="sketch", tasks=SKETCH_TASKS, dtypes=DTYPES)
 def countsketch(A: Any, s: int, *, xp: Any, seed: int = 0) -> Any:
     """CountSketch: one ±1 per column of S, at a uniformly random row (a hash h(j) and a sign
     σ(j) per row j of A): (S A)ᵢ = Σ_{h(j)=i} σ(j) Aⱼ, E[SᵀS] = I. S is a sparse s×m matrix
@@ -335,7 +330,7 @@ def _transform_sketch(
     M = 1 << max(m - 1, 0).bit_length() if transform == "hadamard" else m
     _check_size(s, m, at_most=M)
     rng = np.random.default_rng(seed)
-    X = _dense(A) * _random_signs(xp, rng, m, A)
+    X = dense(A) * _random_signs(xp, rng, m, A)
     if transform == "hadamard":
         if m < M:
             padding = xp.zeros((M - m, X.shape[1]), dtype=X.dtype, device=array_device(X))
@@ -346,7 +341,7 @@ def _transform_sketch(
     return _subsample(xp, rng, Y, s)
 
 
-@method(family="sketch", tasks=SKETCH_TASKS, dtypes={"float32", "float64"})
+@method(family="sketch", tasks=SKETCH_TASKS, dtypes=DTYPES)
 def srht(A: Any, s: int, *, xp: Any, seed: int = 0) -> Any:
     """Subsampled randomized Hadamard transform: S = √(M/s) P H D, D random ±1 signs on the m
     rows, A zero-padded to M = 2^⌈log₂ m⌉ rows, H the orthonormal Walsh–Hadamard matrix
@@ -358,7 +353,7 @@ def srht(A: Any, s: int, *, xp: Any, seed: int = 0) -> Any:
     return _transform_sketch(xp, A, s, seed, "hadamard")
 
 
-@method(family="sketch", tasks=SKETCH_TASKS, dtypes={"float32", "float64"})
+@method(family="sketch", tasks=SKETCH_TASKS, dtypes=DTYPES)
 def srdct(A: Any, s: int, *, xp: Any, seed: int = 0) -> Any:
     """Subsampled randomized DCT: S = √(m/s) P C D with C the orthonormal DCT-II
     (``dct_ortho``: scipy.fft on numpy, cupyx on cupy, one complex FFT by Makhoul's algorithm
@@ -370,7 +365,7 @@ def srdct(A: Any, s: int, *, xp: Any, seed: int = 0) -> Any:
     return _transform_sketch(xp, A, s, seed, "dct")
 
 
-@method(family="sketch", tasks=SKETCH_TASKS, dtypes={"float32", "float64"})
+@method(family="sketch", tasks=SKETCH_TASKS, dtypes=DTYPES)
 def srft(A: Any, s: int, *, xp: Any, seed: int = 0) -> Any:
     """Subsampled randomized Fourier transform, real form: S = √(m/s) P F D with F the real
     orthonormal Fourier matrix (``real_fourier_ortho``: the unitary DFT's rows as cosine and
@@ -381,7 +376,7 @@ def srft(A: Any, s: int, *, xp: Any, seed: int = 0) -> Any:
     return _transform_sketch(xp, A, s, seed, "fourier")
 
 
-@method(family="sketch", tasks=SKETCH_TASKS, dtypes={"float32", "float64"})
+@method(family="sketch", tasks=SKETCH_TASKS, dtypes=DTYPES)
 def leverage_scores(
     A: Any,
     s: int,
@@ -402,20 +397,20 @@ def leverage_scores(
     A = as_operator(A)
     m = A.shape[0]
     _check_size(s, m, at_most=m if sampling == "pivotal" else None)
-    dense = _dense(A)
-    Q, _ = xp.linalg.qr(dense)
+    A_dense = dense(A)
+    Q, _ = xp.linalg.qr(A_dense)
     scores = to_host(xp.sum(Q * Q, axis=1))
     rng = np.random.default_rng(seed)
     p = scores / scores.sum()
     if sampling == "independent":
         rows = rng.choice(m, size=s, p=p)
-        return _sample_rows(xp, dense, rows, 1 / np.sqrt(s * p[rows]))
+        return _sample_rows(xp, A_dense, rows, 1 / np.sqrt(s * p[rows]))
     pi = inclusion_probabilities(p, s)
     rows = pivotal_sample(pi, rng)
-    return _sample_rows(xp, dense, rows, 1 / np.sqrt(pi[rows]))
+    return _sample_rows(xp, A_dense, rows, 1 / np.sqrt(pi[rows]))
 
 
-@method(family="sketch", tasks=SKETCH_TASKS, dtypes={"float32", "float64"})
+@method(family="sketch", tasks=SKETCH_TASKS, dtypes=DTYPES)
 def uniform_rows(A: Any, s: int, *, xp: Any, seed: int = 0) -> Any:
     """Uniform row sampling, the baseline: s rows drawn i.i.d. uniformly, each scaled by
     √(m/s), so E[SᵀS] = I. O(sn). Fails on coherent matrices (a few rows carrying a
@@ -451,9 +446,10 @@ def apply_sketch(name: str, A: Any, s: int, *, xp: Any, seed: int = 0, **params:
     SparseOperator). The same seed gives the same S for any A with m rows."""
     sketch = SKETCHES.get(name)
     if sketch is None:
-        close = difflib.get_close_matches(name, SKETCH_NAMES, n=3)
-        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-        raise ValueError(f"unknown sketch {name!r}{hint} (sketches: {', '.join(SKETCH_NAMES)})")
+        raise ValueError(
+            f"unknown sketch {name!r}{did_you_mean(name, SKETCH_NAMES)} "
+            f"(sketches: {', '.join(SKETCH_NAMES)})"
+        )
     return sketch(A, s, xp=xp, seed=seed, **params)
 
 

@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 from array_api_compat import device as array_device
+from harness_builtins.shared import DTYPES
 
 from harness import Method, hookimpl, method
 from harness.model.sparse import is_sparse
 
 TASKS = {"trace_estimation"}
-DTYPES = {"float32", "float64"}
 
 
 def rademacher(xp: Any, like: Any, shape: tuple[int, int], rng: np.random.Generator) -> Any:

@@ -155,6 +155,64 @@ def converged_chebyshev(L: Any, X: np.ndarray, g: Filter, lambda_max: float) -> 
         degree *= 2
 
 
+def _graph(
+    graph: str, n: int, rng: np.random.Generator, mean_degree: float, blocks: int, neighbors: int
+) -> tuple[Any, np.ndarray | None, float, dict[str, Any]]:
+    """The graph's Laplacian L, its eigenvalues where they are known, λ_max(L), and the start
+    of the reference: a grid's shape (its eigenbasis is the DCT, its eigenvalues in closed
+    form), or the eigenbasis of a graph of n ≤ ``EIGH_LIMIT`` (by eigh); for a larger graph
+    no eigenvalues, and λ_max by Lanczos."""
+    if graph in ("grid2d", "grid3d"):
+        dimensions = 2 if graph == "grid2d" else 3
+        m = graphs.grid_side(n, dimensions)
+        L = graphs.grid_laplacian(m, dimensions)
+        eigenvalues = graphs.grid_eigenvalues(m, dimensions).ravel()
+        return L, eigenvalues, float(eigenvalues.max()), {"grid": (m, dimensions)}
+    L = _graph_laplacian(graph, n, rng, mean_degree, blocks, neighbors)
+    if n <= EIGH_LIMIT:
+        eigenvalues, basis = np.linalg.eigh(L.toarray())
+        return L, eigenvalues, float(eigenvalues[-1]), {"basis": basis}
+    from scipy.sparse.linalg import eigsh
+
+    return L, None, float(eigsh(L, k=1, which="LA", tol=1e-12)[0][0]), {}
+
+
+def _filtered_in_eigenbasis(
+    X: np.ndarray, g: Filter, eigenvalues: np.ndarray, reference: dict[str, Any]
+) -> np.ndarray:
+    """g(L)X exactly, in the eigenbasis ``reference`` holds (the DCT of a grid, or U); X's
+    spectral coefficients and g on the spectrum go into ``reference`` for the response
+    metrics."""
+    coefficients = _spectral_coefficients(Problem((), reference), X)
+    response = g(eigenvalues)
+    filtered = (
+        graphs.grid_transform(response[:, None] * coefficients, *reference["grid"], True)
+        if "grid" in reference
+        else reference["basis"] @ (response[:, None] * coefficients)
+    )
+    reference.update(coefficients=coefficients, response=response)
+    return filtered
+
+
+def _filtered_without_eigenbasis(
+    L: Any, X: np.ndarray, g: Filter, lambda_max: float, graph: str
+) -> np.ndarray:
+    """g(L)X on a graph too large for eigh: the heat kernel by ``expm_multiply``, a smooth
+    profile by a converged Chebyshev expansion; a discontinuous response has no reference
+    (``ValueError``)."""
+    if g.kind == "heat":  # independent of every method judged: Al-Mohy and Higham
+        from scipy.sparse.linalg import expm_multiply
+
+        return expm_multiply(-g.t * L, X)
+    if g.smooth:  # the profiles; the same recurrence as `chebyshev`, at a converged degree
+        return converged_chebyshev(L, X, g, lambda_max)
+    raise ValueError(
+        f"the {g.kind} filter on a {graph} graph with n = {X.shape[0]} > {EIGH_LIMIT} nodes "
+        "has no exact reference (a discontinuous response needs the eigendecomposition; grids "
+        "have one at any size)"
+    )
+
+
 @task(
     name="graph_filter",
     family="spectral_filter",
@@ -191,24 +249,7 @@ def generate_graph_filter(
     ``iterated_tikhonov`` 1 − (ridge/(λ + ridge))^steps.
     """
     n, signals = sizes["n"], sizes["signals"]
-    reference: dict[str, Any] = {}
-    if graph in ("grid2d", "grid3d"):
-        dimensions = 2 if graph == "grid2d" else 3
-        m = graphs.grid_side(n, dimensions)
-        L = graphs.grid_laplacian(m, dimensions)
-        eigenvalues = graphs.grid_eigenvalues(m, dimensions).ravel()
-        reference["grid"] = (m, dimensions)
-        lambda_max = float(eigenvalues.max())
-    else:
-        L = _graph_laplacian(graph, n, rng, mean_degree, blocks, neighbors)
-        if n <= EIGH_LIMIT:
-            eigenvalues, reference["basis"] = np.linalg.eigh(L.toarray())
-            lambda_max = float(eigenvalues[-1])
-        else:
-            from scipy.sparse.linalg import eigsh
-
-            eigenvalues = None
-            lambda_max = float(eigsh(L, k=1, which="LA", tol=1e-12)[0][0])
+    L, eigenvalues, lambda_max, reference = _graph(graph, n, rng, mean_degree, blocks, neighbors)
     g = make_filter(
         filter,
         lambda_max,
@@ -221,26 +262,9 @@ def generate_graph_filter(
     )
     X = rng.standard_normal((n, signals))
     if eigenvalues is not None:
-        coefficients = _spectral_coefficients(Problem((), reference), X)
-        response = g(eigenvalues)
-        filtered = (
-            graphs.grid_transform(response[:, None] * coefficients, *reference["grid"], True)
-            if "grid" in reference
-            else reference["basis"] @ (response[:, None] * coefficients)
-        )
-        reference.update(coefficients=coefficients, response=response)
-    elif g.kind == "heat":  # independent of every method judged: Al-Mohy and Higham
-        from scipy.sparse.linalg import expm_multiply
-
-        filtered = expm_multiply(-g.t * L, X)
-    elif g.smooth:  # the profiles; the same recurrence as `chebyshev`, at a converged degree
-        filtered = converged_chebyshev(L, X, g, lambda_max)
+        filtered = _filtered_in_eigenbasis(X, g, eigenvalues, reference)
     else:
-        raise ValueError(
-            f"the {filter} filter on a {graph} graph with n = {n} > {EIGH_LIMIT} nodes has no "
-            "exact reference (a discontinuous response needs the eigendecomposition; grids "
-            "have one at any size)"
-        )
+        filtered = _filtered_without_eigenbasis(L, X, g, lambda_max, graph)
     reference.update(filtered=filtered, lambda_max=lambda_max)
     return Problem(inputs=(L, X, g, lambda_max), reference=reference)
 

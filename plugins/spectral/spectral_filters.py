@@ -26,12 +26,10 @@ from typing import Any, Literal
 
 import numpy as np
 from array_api_compat import device as array_device
-from array_api_compat import is_array_api_obj
-from harness_builtins.shared import gaussian_like, to_host
+from harness_builtins.shared import DTYPES, dense, gaussian_like, to_host
 
 from harness import Method, hookimpl, method
 
-DTYPES = {"float32", "float64"}
 NORM_TASK = {"spectral_norm"}
 FILTER_TASK = {"graph_filter"}
 
@@ -376,16 +374,6 @@ def chebyshev(
 # ----------------------------------------------------------------------------------- reference
 
 
-def dense(xp: Any, A: Any) -> Any:
-    """A as a dense array of its backend: torch sparse (``to_dense``), scipy or cupyx sparse
-    (``toarray``), or already dense."""
-    if "sparse" in str(getattr(A, "layout", "")):  # torch sparse (CSR, COO)
-        return A.to_dense()
-    if is_array_api_obj(A):
-        return A
-    return xp.asarray(A.toarray())
-
-
 @method(family="spectral_filter", dtypes=DTYPES)
 def exact_eigh(A: Any, *rest: Any, xp: Any) -> Any:
     """The exact answer, by dense factorisation (O(n³); for n up to a few thousand).
@@ -397,7 +385,7 @@ def exact_eigh(A: Any, *rest: Any, xp: Any) -> Any:
         sigma = xp.linalg.svdvals(operator_matrices(xp, A))[..., 0]
         return _estimate(xp, sigma, NO_BOUND)
     X, g = rest[0], rest[1]
-    lam, U = xp.linalg.eigh(dense(xp, A))
+    lam, U = xp.linalg.eigh(dense(A))
     h = xp.asarray(g(to_host(lam)), dtype=X.dtype, device=array_device(X))
     return U @ (h[:, None] * (xp.matrix_transpose(U) @ X))
 
