@@ -25,8 +25,10 @@ changing how cases are measured deliberately starts a new one. A method renamed 
 plugin keeps its history when ``RENAMED`` maps its new name to the old one.
 
 Everything here runs against the harness of the commit asv benchmarks, so it uses only the
-harness's stable API: ``Registry.load``, ``suite.load``, ``runner.run_case``,
-``ProblemCache``, ``RunOptions``.
+harness's stable API: ``Registry.load``, ``load`` of a suite, ``run_case``, ``ProblemCache``,
+``RunOptions``, found in the layout of commit 104101b on or the flat layout before it, and
+the statuses as they are stored (``"ok"``; ``"unavailable"``, ``"unsupported"``), which every
+commit shares.
 """
 
 from __future__ import annotations
@@ -42,10 +44,18 @@ from pathlib import Path as _Path
 from typing import Any as _Any
 from typing import ClassVar as _ClassVar
 
-from harness.plugins import registry as _registry
-from harness.run import case as _case
-from harness.run import runner as _runner
-from harness.suite import loader as _suite
+try:  # the layout by concept, since commit 104101b
+    from harness.plugins import registry as _registry
+    from harness.run import runner as _runner
+    from harness.suite import loader as _suite
+except ImportError:  # the flat layout of the commits before it
+    from harness import registry as _registry  # type: ignore[no-redef]
+    from harness import runner as _runner  # type: ignore[no-redef]
+    from harness import suite as _suite  # type: ignore[no-redef]
+
+OK = "ok"
+DID_NOT_RUN = ("unavailable", "unsupported")
+"""Statuses as every commit stores them (``harness.run.case.Status`` is newer than some)."""
 
 SUITE_ENV = "HARNESS_ASV_SUITE"
 """Environment variable naming the suite file to track (default ``suites/asv.yaml``)."""
@@ -76,7 +86,7 @@ def method_label(name: str, params: dict[str, _Any]) -> str:
     return f"{name}({', '.join(f'{k}={params[k]}' for k in sorted(params))})"
 
 
-def case_key(case: _Any) -> _Key:
+def asv_labels(case: _Any) -> _Key:
     """The case's task and asv parameter labels (in ``PARAM_NAMES`` order)."""
     size = "x".join(str(v) for v in case.sizes.values())
     problem = ", ".join(f"{k}={case.problem[k]}" for k in sorted(case.problem)) or "default"
@@ -119,7 +129,7 @@ def _load() -> tuple[_Any, _Any]:
 
 _REGISTRY, _SUITE = _load()
 _OPTIONS = _inline(_SUITE.options)
-_CASES: dict[_Key, _Any] = {case_key(case): case for case in _SUITE.cases}
+_CASES: dict[_Key, _Any] = {asv_labels(case): case for case in _SUITE.cases}
 
 VERSION = _hashlib.sha256(
     _json.dumps(
@@ -149,7 +159,7 @@ def metric_names(task: str) -> list[str]:
             _OPTIONS, warmup=0, min_time=0.0, min_samples=1, max_samples=1, budget=0.0
         )
         result = _runner.run_case(case, _REGISTRY, _runner.ProblemCache(_REGISTRY), options)
-        if result.status == "ok":
+        if result.status == OK:
             return sorted(result.metrics)
     print(f"asv: no case of task {task!r} ran here; its metrics are not tracked", file=_sys.stderr)
     return []
@@ -175,13 +185,13 @@ class _SuiteBenchmarks:
         summary = results.get((self.task, *labels))
         if summary is None:
             raise NotImplementedError("not a case of the suite")
-        if summary["status"] in _case.DID_NOT_RUN:
+        if summary["status"] in DID_NOT_RUN:
             raise NotImplementedError(f"{summary['status']}: {summary['message']}")
 
     @staticmethod
     def value(summary: dict[str, _Any], field: str, metric: str | None = None) -> float:
         """A number from a summary; a case that failed raises (asv shows it as failed)."""
-        if summary["status"] != _case.Status.OK:
+        if summary["status"] != OK:
             raise RuntimeError(f"case {summary['status']}: {summary['message']}")
         value = summary["metrics"].get(metric) if metric else summary[field]
         if value is None:

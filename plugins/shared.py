@@ -1,7 +1,9 @@
-"""Small helpers for methods written against the array namespace ``xp``.
-
-The array API standard has no random numbers, no triangular solve and no matrix power; these
-fill the gaps the built-in methods need, for every backend alike.
+"""What the built-in methods of every family share, written against the array namespace
+``xp``: the dtypes they run in (``DTYPES``); random normals drawn on the host from a seed
+(the standard has no random numbers), identity, matrix power, Frobenius norm, the diagonal;
+orienting a matrix wide or tall and back; moving an array to the host (DLPack) or a sparse
+matrix to dense; and the scatter-add the standard lacks (``gathered_row_sums``,
+``scatter_add_rows``, ``sparse_product``), one implementation for every backend.
 """
 
 from __future__ import annotations

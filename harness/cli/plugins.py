@@ -75,9 +75,9 @@ def _availability(registry: Registry, name: str) -> dict[str, Any]:
 )
 def plugins(as_json: bool, verbose: bool) -> None:
     """List every plugin: distribution, version, what it provides, backend availability, and
-    methods whose optional libraries are missing. With --verbose (and in --json), each
-    method's family, tasks, dtypes, backends, parameters and docstring, and each task and
-    backend in full."""
+    methods whose optional libraries are missing. With --verbose (and with --json
+    --verbose), each method's family, tasks, dtypes, backends, parameters and docstring, and
+    each task and backend in full."""
     info = _plugins_json(Registry.load(), verbose)
     if as_json:
         click.echo(json.dumps(info, indent=2))

@@ -1,4 +1,4 @@
-"""The columns of a results table, shared by the terminal table and the HTML report.
+"""The columns of a results table in the terminal (``harness run``, ``harness show``).
 
 Works on the cases the database gives back (``ResultsDB.cases``), and returns plain text: each
 caller escapes for its own medium.

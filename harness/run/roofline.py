@@ -45,6 +45,7 @@ MEASURED = ("gemm_gflops", "gemm_n", "copy_gbs", "triad_gbs", "vector_bytes", "m
 
 
 def _complete(entry: Any) -> bool:
+    """Whether a cached ``entry`` holds a whole measurement (``MEASURED``)."""
     return isinstance(entry, dict) and all(
         isinstance(entry.get(k), int | float | str) for k in MEASURED
     )
@@ -63,12 +64,7 @@ def _cached() -> dict[str, dict[str, Any]]:
             stacklevel=3,
         )
         return {}
-    complete = {
-        key: entry
-        for key, entry in stored.items()
-        if isinstance(entry, dict)
-        and all(isinstance(entry.get(k), int | float | str) for k in MEASURED)
-    }
+    complete = {key: entry for key, entry in stored.items() if _complete(entry)}
     if len(complete) < len(stored):
         warnings.warn(
             f"{len(stored) - len(complete)} entries of {CACHE_FILE} in the cache are incomplete: "

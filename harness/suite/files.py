@@ -11,7 +11,7 @@ parent's own problems are reported at the parent's file and line.
 Reading is bounded: a file of at most ``MAX_BYTES`` of UTF-8 text, whose composed YAML is
 walked (``check_nodes``) before any Python value is built, so that an alias bomb or a deep
 nesting ends at once with an issue at its line. The walk also reports a key given twice in
-a mapping (YAML would silently keep the last) and text ``suite_values`` refuses.
+a mapping (YAML would silently keep the last) and text ``harness.suite.values`` refuses.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def _children(node: yaml.Node) -> list[tuple[Any, yaml.Node]]:
 
 def _own_issues(file: str, node: yaml.Node, path: Path_) -> list[SuiteIssue]:
     """A node's problems that do not stop the reading: a key given twice in a mapping, a
-    string that holds what ``suite_values.unsafe_text`` refuses."""
+    string that holds what ``values.unsafe_text`` refuses."""
     issues = []
     if isinstance(node, yaml.ScalarNode):
         allowed = MULTILINE if path == ("description",) else ""

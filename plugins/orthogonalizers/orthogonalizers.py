@@ -1,6 +1,6 @@
 """Method plugin: polynomial orthogonalizers, which map a matrix G = U Σ Vᵀ to (an
 approximation of) its polar factor U Vᵀ, and the exact SVD reference. See
-../shared/METHODS.md, section 1, and docs/methods.md.
+the method catalogue (METHODS.md), section 1, and docs/methods.md.
 
 Every polynomial method here runs one loop, ``odd_polynomial_iterates``, with a schedule of
 coefficients (a, b, c) per step; they differ only in where the schedule comes from.

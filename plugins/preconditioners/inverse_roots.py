@@ -2,7 +2,7 @@
 ``inverse_root`` task, whose inputs are ``(A, p)`` with p a Python int. Every method returns
 X ≈ A^(−1/p); methods built on square roots support only the p they can reach (2, and 4 =
 a square root of a square root for ``newton_schulz_sqrt``) and raise otherwise. See
-../shared/METHODS.md, section 4, and docs/methods.md.
+the method catalogue (METHODS.md), section 4, and docs/methods.md.
 """
 
 from __future__ import annotations

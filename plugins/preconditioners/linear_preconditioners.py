@@ -4,7 +4,7 @@ matrix, b dense. Every method builds its preconditioner P⁻¹ (the build is par
 time) and runs the one shared driver, ``harness_builtins.preconditioners.pcg.pcg``, yielding
 ``(x, alphas, betas)`` after every CG step. Names carry a ``pcg_`` prefix: ``identity``,
 ``jacobi`` and ``nystrom`` alone would be ambiguous among the other families' methods (the
-Nyström approximation is also a sketch). See ../shared/METHODS.md, section 4, and
+Nyström approximation is also a sketch). See the method catalogue (METHODS.md), section 4, and
 docs/methods.md.
 """
 

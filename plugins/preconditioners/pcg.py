@@ -3,7 +3,8 @@ and the Lanczos tridiagonal hidden in its coefficients.
 
 Not a plugin by itself: ``linear_preconditioners`` (beside it) builds a preconditioner and
 hands it to ``pcg``; the ``spd_solve`` task reads iterations and κ(P⁻¹A) from what it
-yields with ``iterations_and_kappa``. See ../shared/METHODS.md, section 4, and docs/methods.md.
+yields with ``iterations_and_kappa``. See the method catalogue (METHODS.md), section 4,
+and docs/methods.md.
 """
 
 from __future__ import annotations

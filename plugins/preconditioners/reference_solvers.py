@@ -8,7 +8,7 @@ array) and are not iterative methods in the harness's sense (scipy runs the loop
 returns ``(x, [iterations])``, the iteration count from scipy's callback, so the task reports
 their iterations and residual but no κ estimate and no convergence curve. The preconditioner's
 setup (ILU factorisation, AMG hierarchy) is part of the measured time, as for the PCG methods.
-See ../shared/METHODS.md, section 4, and docs/methods.md.
+See the method catalogue (METHODS.md), section 4, and docs/methods.md.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ With l = k + p columns (p the oversampling):
 3. for the SVD: B = Qᵀ A (l×n), B = Û Σ Vᵀ, U = Q Û, truncated to rank k.
 
 The power iterations make the error depend on σⱼ^(2q+1) instead of σⱼ, which is what slow
-singular value decay needs. See ../shared/METHODS.md, section 2, and docs/methods.md.
+singular value decay needs. See the method catalogue (METHODS.md), section 2, and docs/methods.md.
 """
 
 from __future__ import annotations

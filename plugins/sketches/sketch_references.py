@@ -14,7 +14,7 @@ Each is restricted to the backends its library takes and imports its library ins
 so this plugin loads without scikit-learn or torch. A case is ``unsupported`` with the reason
 where the backend does not fit, or where scikit-learn is missing (naming the extra that
 installs it); torch's cases are ``unavailable`` without torch, as the backend says. See
-../shared/METHODS.md, section 2, and docs/methods.md.
+the method catalogue (METHODS.md), section 2, and docs/methods.md.
 """
 
 from __future__ import annotations

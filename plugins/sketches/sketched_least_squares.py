@@ -11,8 +11,8 @@
   iterations independent of κ(A).
 
 S comes from any sketch of ``sketches`` (beside it), applied to [A | b] at once (so that
-data-dependent sketches such as leverage-score sampling see b too). See ../shared/METHODS.md,
-section 2, and docs/methods.md.
+data-dependent sketches such as leverage-score sampling see b too). See the method catalogue
+(METHODS.md), section 2, and docs/methods.md.
 """
 
 from __future__ import annotations

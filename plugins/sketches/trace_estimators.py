@@ -11,7 +11,7 @@ or the backend's sparse matrix).
   show.
 
 The query vectors are drawn on the host from ``seed`` (numpy's PCG64), so every backend sees
-the same ones. See ../shared/METHODS.md, section 2, and docs/methods.md.
+the same ones. See the method catalogue (METHODS.md), section 2, and docs/methods.md.
 """
 
 from __future__ import annotations

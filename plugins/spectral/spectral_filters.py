@@ -1,6 +1,6 @@
 """Method plugin: spectral filters and spectral-norm estimators (family ``spectral_filter``).
 
-Two tasks, two kinds of input (see ../shared/METHODS.md, section 3, and docs/methods.md):
+Two tasks, two kinds of input (the method catalogue, METHODS.md, section 3; docs/methods.md):
 
 - ``spectral_norm``: one input W, an m×n matrix or a circular convolution's kernel
   (c_out, c_in, N, N) zero-padded to the N×N input it acts on. Output ``(estimate, side)``:
