@@ -3,10 +3,15 @@ exit status 2, never a traceback, a hang, or an empty run left behind."""
 
 from __future__ import annotations
 
+import signal
 import socket
+import sqlite3
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
+from conftest import HARNESS
 from hardening import TINY, cli, digest, expect_error, store_run
 
 HUGE = str(10**20)
@@ -57,6 +62,7 @@ def test_resume_with_a_suite_is_refused(stored, tmp_path):
         ["--inline", "--cluster", "local:2"],
         ["--fail-on", "errror"],
         ["--tier", "nightly"],
+        ["--scheduler", ""],
     ],
     ids=lambda o: "-".join(o),
 )
@@ -83,3 +89,35 @@ def test_an_unreachable_scheduler_is_an_error_and_stores_no_run(tmp_path):
 def test_a_misspelt_command_suggests_the_right_one():
     result = cli("rnus")
     assert result.exit_code == 2 and "Did you mean" in result.output and "runs" in result.output
+
+
+@pytest.mark.parametrize("option", [["--threads", "0"], ["--threads", "-3"], ["--dtype", "int8"]])
+def test_a_wrong_roofline_option_is_refused(option):
+    expect_error(cli("roofline", *option), 2, option[0])
+
+
+def test_sigterm_stops_a_run_as_ctrl_c_does_and_it_resumes(tmp_path):
+    slow = TINY.replace("min_time: 0, min_samples: 2,", "min_time: 0.01, min_samples: 50,")
+    (tmp_path / "slow.yaml").write_text(slow)
+    db = tmp_path / "r.sqlite"
+    args = ["run", str(tmp_path / "slow.yaml"), "--db", str(db), "-q", "--inline"]
+    harness = subprocess.Popen([*HARNESS, *args], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and harness.poll() is None and not stored_cases(db):
+        time.sleep(0.2)
+    harness.send_signal(signal.SIGTERM)
+    _, stderr = harness.communicate(timeout=120)
+    assert harness.returncode == 130, stderr
+    assert "interrupted:" in stderr and f"harness run --resume 1 --db {db}" in stderr
+    resumed = cli("run", "--resume", "1", "--db", db, "-q", "--inline")
+    assert resumed.exit_code == 0, resumed.output
+    assert stored_cases(db) == 4
+
+
+def stored_cases(db: Path) -> int:
+    """How many cases ``db`` holds (0 while it does not exist yet or is being created)."""
+    try:
+        with sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True) as conn:
+            return int(conn.execute("SELECT count(*) FROM cases").fetchone()[0])
+    except sqlite3.Error:
+        return 0

@@ -220,3 +220,48 @@ def test_a_read_only_current_folder_at_the_default_path_is_a_clear_error(tmpfs, 
     here.remount("ro")
     result = run_cli("run", "tiny.yaml", "--inline", cwd=here.path, env=env_with(HARNESS_DB=""))
     expect_error(result, 2, "results", "Read-only file system", "HARNESS_DB")
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        ("UPDATE cases SET status = 'weird'", "'weird' is not a valid Status"),
+        ("UPDATE runs SET metadata = 'not json'", "run 1 holds a value"),
+        ("UPDATE cases SET sizes = 'null'", "sizes is None, not dict"),
+        ("UPDATE cases SET median_s = 'hello'", "median_s is 'hello'"),
+        ("UPDATE cases SET params = '[]'", "params is [], not dict"),
+    ],
+    ids=["status", "metadata", "sizes", "median", "params"],
+)
+def test_a_row_edited_by_hand_is_named_and_never_merged(stored, tmp_path, edit, words):
+    edited = tmp_path / "edited.sqlite"
+    shutil.copy(stored, edited)
+    conn = sqlite3.connect(edited)
+    conn.execute(edit)
+    conn.commit()
+    conn.close()
+    for command in (["show", "1"], ["export", "1", "--out", "-"]):
+        expect_error(cli(*command, "--db", edited), 2, words, ".recover")
+    target = tmp_path / "target.sqlite"
+    shutil.copy(stored, target)
+    before = digest(target)
+    expect_error(cli("merge", edited, "--db", target), 2, words)
+    assert digest(target) == before
+
+
+@pytest.mark.parametrize("command", [["runs"], ["run", "x.yaml", "--inline"], ["merge", "v1.db"]])
+def test_a_device_is_never_a_database(tmp_path, command):
+    (tmp_path / "x.yaml").write_text(TINY)
+    write_v1(tmp_path / "v1.db")
+    args = [tmp_path / a if a.endswith((".yaml", ".db")) else a for a in command]
+    expect_error(cli(*args, "--db", "/dev/null"), 2, "/dev/null is not a regular file")
+    assert not Path("/dev/null-journal").exists() and not Path("/dev/null-wal").exists()
+
+
+@pytest.mark.parametrize("side", ["-wal", "-shm", "-journal"])
+def test_an_sqlite_side_file_is_never_written_as_a_database(stored, tmp_path, side):
+    db = tmp_path / "r.sqlite"
+    shutil.copy(stored, db)
+    side_file = tmp_path / f"r.sqlite{side}"
+    expect_error(cli("merge", stored, "--db", side_file), 2, f"is the {side} file", str(db))
+    assert not side_file.exists()

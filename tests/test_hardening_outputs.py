@@ -10,6 +10,7 @@ import json
 import os
 import resource
 import signal
+import stat
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -434,3 +435,23 @@ def test_republishing_replaces_the_run_keeping_the_rest(db, collection):
     assert cli("report", "--db", db, "--publish", collection).exit_code == 0
     assert len(json.loads((collection / "published.json").read_text())) == 1
     assert (collection / "notes.txt").read_text() == "mine"
+
+
+def test_export_never_replaces_a_pipe_or_a_device_even_with_force(db, tmp_path):
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+    with untouched(db):
+        refused(cli("export", "1", "--db", db, "--out", pipe, "--force"), "not a regular file")
+        refused(cli("export", "1", "--db", db, "--out", "/dev/null", "--force"), "/dev/null")
+    assert stat.S_ISFIFO(pipe.stat().st_mode) and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_publishing_a_run_with_a_very_long_suite_name_works(tmp_path):
+    folder = tmp_path / "long"
+    folder.mkdir()
+    (folder / "long.yaml").write_text(TINY.replace("name: tiny", "name: " + "n" * 300))
+    db = folder / "r.sqlite"
+    assert cli("run", folder / "long.yaml", "--db", db, "--inline", "-q").exit_code == 0
+    result = cli("report", "--db", db, "--publish", tmp_path / "site")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "site" / "published.json").is_file()

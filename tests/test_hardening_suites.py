@@ -7,6 +7,7 @@ end at once (a subprocess with a timeout proves it)."""
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 
@@ -211,6 +212,31 @@ BAD: dict[str, tuple[str, int, str, str]] = {
         "benchmarks[0].task",
         "contains a control character U+007F",
     ),
+    # values the schema bounds (the run would overflow a clock or count a negative number)
+    "negative repetitions": (
+        "repetitions: -2\n" + OK,
+        1,
+        "repetitions",
+        "must be from 1 to 1000, got -2",
+    ),
+    "a timeout of 30 years": (
+        OK.replace("timing: {roofline: false}", "timing: {roofline: false, timeout: 1.0e+9}"),
+        1,
+        "timing.timeout",
+        "must be from 0.001 to 604800.0, got 1000000000.0",
+    ),
+    "a lone surrogate in the name": (
+        'name: "\\ud800x"\n' + OK,
+        1,
+        "name",
+        "contains a lone surrogate U+D800",
+    ),
+    "a 5000-digit seed": (
+        "seed: " + "9" * 5000 + "\n" + OK,
+        0,
+        "(yaml)",
+        "a value cannot be read: Exceeds the limit (4300 digits)",
+    ),
     # files that are not suites
     "empty file": ("", 1, "(top)", "a suite must be a mapping, got null"),
     "only a comment": ("# nothing\n", 1, "(top)", "a suite must be a mapping, got null"),
@@ -324,10 +350,21 @@ def test_what_is_not_a_suite_file(tmp_path, make, message):
     assert_refused(cli("validate", path), f"{path}:0: {message}")
 
 
-def test_a_device_that_never_ends_is_read_only_so_far():
+def test_a_device_or_a_pipe_is_not_read():
     if not Path("/dev/zero").exists():
         pytest.skip("no /dev/zero")
-    assert_refused(cli("validate", "/dev/zero"), "/dev/zero:0: (file): larger than 256 KiB")
+    assert_refused(cli("validate", "/dev/zero"), "/dev/zero:0: (file): is not a regular file")
+
+
+def test_a_pipe_is_not_read_even_when_extended(tmp_path):
+    os.mkfifo(tmp_path / "pipe.yaml")  # opening it to read would wait for a writer for ever
+    assert_refused(cli("validate", tmp_path / "pipe.yaml"), "(file): is not a regular file")
+    (tmp_path / "child.yaml").write_text("extends: pipe.yaml\n" + OK)
+    assert_refused(cli("validate", tmp_path / "child.yaml"), "(file): is not a regular file")
+
+
+def test_a_file_name_too_long_is_named(tmp_path):
+    assert_refused(cli("validate", tmp_path / ("b" * 300 + ".yaml")), "File name too long")
 
 
 # --- resource bombs: real processes, and a timeout that proves they end at once

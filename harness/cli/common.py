@@ -36,7 +36,7 @@ class _Console(Console):
 
 # Not a terminal (a pipe, a CI log): wide enough for a results table without folding.
 console = _Console() if Console().is_terminal else _Console(width=240)
-errors = _Console(stderr=True)
+errors = _Console(stderr=True, soft_wrap=True)  # an error is one line, whatever the width
 db_option = click.option(
     "--db",
     "db_path",

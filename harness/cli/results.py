@@ -322,6 +322,7 @@ def merge(other: Path, db_path: Path | None, as_json: bool) -> None:
     already here gets only the cases it lacks. Imported runs get the next free ids here."""
     try:
         source = results_db.ResultsDB.copy_of(other)
+        source.check_records()  # nothing unreadable is imported
     except (FileNotFoundError, RuntimeError) as exc:
         fail(str(exc))
     db = open_db(db_path, create=True)

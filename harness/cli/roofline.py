@@ -9,7 +9,7 @@ import click
 from rich.table import Table
 
 from harness.cli.common import console, errors, escape
-from harness.model.backend import probe
+from harness.model.backend import DTYPES, probe
 from harness.plugins.registry import Registry, UnknownNameError
 from harness.run import metadata
 from harness.run import roofline as roofline_module
@@ -18,9 +18,18 @@ from harness.run import roofline as roofline_module
 @click.command()
 @click.option("--backend", "backends", multiple=True, help="Backend (repeatable; default: all).")
 @click.option(
-    "--dtype", "dtypes", multiple=True, help="Dtype (repeatable; default: float32, float64)."
+    "--dtype",
+    "dtypes",
+    multiple=True,
+    type=click.Choice(DTYPES),
+    help="Dtype (repeatable; default: float32, float64).",
 )
-@click.option("--threads", type=int, default=None, help="BLAS/OpenMP threads (default: all).")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="BLAS/OpenMP threads (default: all).",
+)
 @click.option("--refresh", is_flag=True, help="Measure again instead of reading the cache.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def roofline(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import sqlite3
 import sys
 from pathlib import Path
@@ -246,6 +247,11 @@ def _claim(db: ResultsDB, run_id: int, registry: Registry) -> int:
     return run_id
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM: stop as on Ctrl-C, so that the run says what is stored and how to go on."""
+    raise KeyboardInterrupt
+
+
 def _run_cases(
     db: ResultsDB,
     run_id: int,
@@ -257,6 +263,7 @@ def _run_cases(
     """Run the cases of ``run_id`` not stored yet with a progress bar and a line per failure;
     an interrupt or a storage failure ends the command with the resume command."""
     planned = db.run(run_id).planned
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends the run as Ctrl-C does
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -321,6 +321,11 @@ def _check_entry(entry: Any, n: int) -> None:
         raise ValueError(f"entry {n} has path {entry['path']!r}, not runs/NAME")
 
 
+SUITE_IN_FOLDER_NAME = 60
+"""The characters of a suite's name a published run's folder name keeps (file systems limit
+a name to 255 bytes; the run's start and id keep the folder unique)."""
+
+
 def publish(db: ResultsDB, run_ids: Sequence[int], root: Path, force: bool = False) -> list[Path]:
     """Add the report of ``run_ids`` to the collection in ``root`` (replacing an earlier
     report of the same run) and rewrite its index; return the pages written, index first.
@@ -330,7 +335,7 @@ def publish(db: ResultsDB, run_ids: Sequence[int], root: Path, force: bool = Fal
     _folder(root)
     entries = _published_entries(root, force)
     started = run.started_at.replace(":", "").replace("-", "")[:15]
-    relative = "runs/" + slug(f"{started}-{run.suite}-run{run.id}")
+    relative = "runs/" + slug(f"{started}-{run.suite[:SUITE_IN_FOLDER_NAME]}-run{run.id}")
     asv = root / "asv" / "index.html"
     site = root / relative
     written = write(db, run_ids, site, asv if asv.is_file() else None, "../../index.html", force)

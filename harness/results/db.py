@@ -34,13 +34,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from harness.results.records import StoredCase, StoredRun
 from harness.run.case import KEY_FIELDS, case_key
 
 DEFAULT_PATH = Path("results") / "harness.sqlite"
 SCHEMA_VERSION = 2
+Record = TypeVar("Record", StoredRun, StoredCase)
 SQLITE_INTEGERS = (-(2**63), 2**63 - 1)
 BUSY_TIMEOUT_S = 60.0
 """Seconds a write waits for another process's write to finish before failing."""
@@ -247,6 +248,8 @@ class StorageError(UnusableDatabase):
 
 
 HARNESS_TABLES = frozenset({"runs", "cases"})
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+"""The files SQLite keeps beside a database: never a database themselves."""
 STORAGE_FAILURES = ("is full", "disk I/O error", "readonly database", "unable to open")
 """Words of SQLite's messages for a write that the storage refused (SQLITE_FULL, IOERR,
 READONLY, CANTOPEN), as opposed to a lock held too long or a bug."""
@@ -270,6 +273,14 @@ def _check_path(path: Path, *, create: bool) -> None:
                 f"(give a file, e.g. {path / DEFAULT_PATH.name})"
             )
         exists = path.is_file()
+        if not exists and path.exists():  # a device, a pipe: SQLite would litter its folder
+            raise UnusableDatabase(f"{path} is not a regular file, not a results database")
+        side = next((s for s in SQLITE_SIDE_FILES if path.name.endswith(s)), None)
+        if side and path.with_name(path.name.removesuffix(side)).is_file():
+            raise UnusableDatabase(
+                f"{path} is the {side} file SQLite keeps beside "
+                f"{path.with_name(path.name.removesuffix(side))}: give that database instead"
+            )
     except OSError as exc:  # a name too long, a loop of links
         raise UnusableDatabase(
             f"cannot use {path} as a results database: {_os_reason(exc)}"
@@ -550,9 +561,28 @@ class ResultsDB:
             )
         return _inserted_id(cur)
 
+    def _record(self, table: str, row: sqlite3.Row, build: Callable[..., Record]) -> Record:
+        """``build`` of the decoded columns of ``row``; ``UnusableDatabase`` naming the row
+        when one of its values is not what this harness stores (edited by hand, or damaged)."""
+        try:
+            return build(_decode(table, row))
+        except (ValueError, TypeError) as exc:
+            raise UnusableDatabase(
+                f"{self.path}: {table[:-1]} {row['id']} holds a value this harness cannot read "
+                f"({exc}); " + RECOVER_HINT.format(path=self.path)
+            ) from None
+
+    def check_records(self) -> None:
+        """Read every run and case as a record: ``UnusableDatabase`` at the first that
+        cannot be (``harness merge`` refuses such a source before importing anything)."""
+        for row in self.conn.execute("SELECT * FROM runs ORDER BY id"):
+            self._record("runs", row, StoredRun.from_columns)
+        for row in self.conn.execute("SELECT * FROM cases ORDER BY id"):
+            self._record("cases", row, StoredCase.from_columns)
+
     def cases(self, run_id: int) -> list[StoredCase]:
         rows = self.conn.execute("SELECT * FROM cases WHERE run_id = ? ORDER BY id", (run_id,))
-        return [StoredCase.from_columns(_decode("cases", r)) for r in rows]
+        return [self._record("cases", r, StoredCase.from_columns) for r in rows]
 
     def case_keys(self, run_id: int) -> set[str]:
         """The keys of the cases stored for ``run_id``: those a resume skips."""
@@ -565,7 +595,7 @@ class ResultsDB:
         row = self.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise LookupError(f"no run {run_id} in {self.path}")
-        return StoredRun(**_decode("runs", row))
+        return self._record("runs", row, StoredRun.from_columns)
 
     def runs(self) -> list[StoredRun]:
         """Every run, oldest first, without its suite text and plan (None)."""
@@ -573,7 +603,7 @@ class ResultsDB:
             "SELECT id, suite, suite_path, NULL AS suite_text, started_at, finished_at, status, "
             "metadata, uuid, host, pid, options, NULL AS plan, planned FROM runs ORDER BY id"
         )
-        return [StoredRun(**_decode("runs", r)) for r in rows]
+        return [self._record("runs", r, StoredRun.from_columns) for r in rows]
 
     def stored_counts(self) -> dict[int, int]:
         """How many cases are stored for each run."""

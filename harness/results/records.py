@@ -7,6 +7,47 @@ from typing import Any
 
 from harness.run.case import Status, case_identity, case_key
 
+NONE = type(None)
+NUMBER = (int, float, NONE)
+RUN_KINDS: dict[str, tuple[type, ...]] = {
+    "id": (int,),
+    "suite": (str,),
+    "status": (str,),
+    "metadata": (dict,),
+    "options": (dict, NONE),
+    "plan": (list, NONE),
+    "planned": (int, NONE),
+}
+CASE_KINDS: dict[str, tuple[type, ...]] = {
+    "id": (int,),
+    "run_id": (int,),
+    "sizes": (dict,),
+    "problem": (dict,),
+    "params": (dict,),
+    "seed": (int,),
+    "repetition": (int,),
+    "samples": (list, NONE),
+    "host_samples": (list, NONE),
+    "stats": (dict, NONE),
+    "median_s": NUMBER,
+    "flops": NUMBER,
+    "peak_fraction": NUMBER,
+    "metrics": (dict, NONE),
+    "curve": (list, NONE),
+    "threads": (list, NONE),
+    "machine": (dict, NONE),
+}
+"""The kind of value each column of a record holds, as the harness stores it: a row that
+does not (a file edited by hand, or damaged) is refused by name rather than failing later."""
+
+
+def _check_kinds(columns: dict[str, Any], kinds: dict[str, tuple[type, ...]]) -> None:
+    for name, allowed in kinds.items():
+        value = columns.get(name)
+        if not isinstance(value, allowed) or isinstance(value, bool):
+            expected = " or ".join("null" if k is NONE else k.__name__ for k in allowed)
+            raise ValueError(f"{name} is {value!r:.40}, not {expected}")
+
 
 @dataclass(frozen=True)
 class StoredRun:
@@ -31,6 +72,13 @@ class StoredRun:
     """Every planned case (``Case`` fields), in order; None when stored without (schema
     version 1) and from ``ResultsDB.runs``, which leaves it out."""
     planned: int | None
+
+    @classmethod
+    def from_columns(cls, columns: dict[str, Any]) -> StoredRun:
+        """The run of a ``runs`` row given as its columns, JSON decoded; ``ValueError``
+        naming a column whose value is not of the kind this harness stores."""
+        _check_kinds(columns, RUN_KINDS)
+        return cls(**columns)
 
     def as_dict(self) -> dict[str, Any]:
         """The record as JSON-ready data, as the database holds it (``harness show --json``)."""
@@ -77,7 +125,9 @@ class StoredCase:
 
     @classmethod
     def from_columns(cls, columns: dict[str, Any]) -> StoredCase:
-        """The case of a ``cases`` row given as its columns, JSON decoded."""
+        """The case of a ``cases`` row given as its columns, JSON decoded; ``ValueError``
+        naming a column whose value is not of the kind this harness stores."""
+        _check_kinds(columns, CASE_KINDS)
         return cls(**{**columns, "status": Status(columns["status"])})
 
     def as_dict(self) -> dict[str, Any]:

@@ -33,6 +33,8 @@ def make_executor(
 ) -> Executor:
     """The executor the CLI's options ask for: a Dask cluster at ``scheduler``
     (``tcp://HOST:8786``), a local Dask cluster (``cluster``: ``local:N``), or this machine."""
+    if scheduler is not None and not scheduler.strip():
+        raise ValueError("--scheduler needs the scheduler's address, e.g. tcp://HOST:8786")
     if scheduler and cluster:
         raise ValueError("--scheduler and --cluster exclude each other: name one cluster")
     if not scheduler and not cluster:

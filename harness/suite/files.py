@@ -100,8 +100,12 @@ def shipped_suites() -> list[str]:
 def resolve(name_or_path: str) -> Path:
     """A suite file: a path, or the name of a suite shipped with the harness (``smoke``)."""
     path = Path(name_or_path)
-    if path.exists() or path.suffix in SUFFIXES:
-        return path
+    try:
+        if path.exists() or path.suffix in SUFFIXES:
+            return path
+    except OSError as exc:  # a name too long
+        issue = SuiteIssue(name_or_path[:80], 0, "(file)", exc.strerror or str(exc))
+        raise SuiteError([issue]) from None
     shipped = resources.files("harness.suites") / f"{name_or_path}.yaml"
     if shipped.is_file():
         return Path(str(shipped))
@@ -243,6 +247,9 @@ def parse(file: str, text: str) -> SuiteFile:
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         raise SuiteError([_yaml_issue(file, text, exc)]) from None
+    except ValueError as exc:  # a value YAML parses but Python refuses (a 5000-digit integer)
+        issue = SuiteIssue(file, 0, "(yaml)", f"a value cannot be read: {exc}")
+        raise SuiteError([issue]) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -271,8 +278,13 @@ def read(path: Path) -> SuiteFile:
     def refuse(message: str) -> SuiteError:
         return SuiteError([SuiteIssue(str(path), 0, "(file)", message)])
 
-    if path.is_dir():
-        raise refuse("is a folder, not a suite file")
+    try:
+        if path.is_dir():
+            raise refuse("is a folder, not a suite file")
+        if path.exists() and not path.is_file():  # a pipe or a device may block for ever
+            raise refuse("is not a regular file")
+    except OSError as exc:  # a name too long
+        raise refuse(exc.strerror or str(exc)) from None
     try:
         with path.open("rb") as stream:
             raw = stream.read(MAX_BYTES + 1)  # a device or a pipe may never end
@@ -322,6 +334,14 @@ class Issues:
         return list(dict.fromkeys(issues + self.other))
 
 
+def _exists(path: Path) -> bool:
+    """Whether anything is at ``path`` (False for a name the system refuses, too long)."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def read_chain(path: Path, issues: Issues) -> list[SuiteFile]:
     """``path``'s file and every file it extends, the furthest ancestor first; the problems
     of each (unreadable, not YAML, against the schema, a cycle) go to ``issues``."""
@@ -332,7 +352,7 @@ def read_chain(path: Path, issues: Issues) -> list[SuiteFile]:
         try:
             file = read(path)
         except SuiteError as exc:
-            if child is not None and not path.is_file():
+            if child is not None and not _exists(path):
                 issues.add(child, ("extends",), f"no suite file {str(path)!r}")
             else:  # the parent's own problems, at the parent's file and line
                 issues.other += exc.issues

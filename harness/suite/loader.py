@@ -58,7 +58,7 @@ from harness.suite.files import (
     resolve,
 )
 from harness.suite.rules import Rules, keeps, read_rule
-from harness.suite.schema import TIERS, TIMING_PARAMS, Path_, listed
+from harness.suite.schema import MAX_REPETITIONS, TIERS, TIMING_PARAMS, Path_, listed
 from harness.suite.values import nonfinite, unsafe_text
 
 __all__ = ["MAX_CASES", "Suite", "SuiteError", "SuiteIssue", "load", "resolve"]
@@ -363,7 +363,10 @@ class _Validator:
 
     @staticmethod
     def repetitions(value: Any, default: int) -> int:
-        return value if isinstance(value, int) and not isinstance(value, bool) else default
+        """The repetitions asked for; ``default`` where the value is not one (the schema says
+        why), so that counting the cases never meets an impossible number."""
+        valid = isinstance(value, int) and not isinstance(value, bool)
+        return value if valid and 1 <= value <= MAX_REPETITIONS else default
 
     @staticmethod
     def tiers(value: Any, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -54,6 +54,10 @@ TIMING_MINIMUM = {
     "threads": 1,
 }
 
+WEEK_S = 7 * 24 * 3600.0
+TIMING_MAXIMUM = {"min_time": WEEK_S, "budget": WEEK_S, "timeout": WEEK_S}
+"""Seconds past which a timing option is a mistake (and past which clocks overflow)."""
+
 TIMING_DESCRIPTIONS = {
     "warmup": "Untimed calls before timing.",
     "min_time": "Seconds one sample lasts at least (calls per sample are calibrated).",
@@ -83,6 +87,8 @@ def _timing_property(param: Param) -> dict[str, Any]:
         prop["type"] = [json_type, "null"] if param.optional else json_type
     if param.name in TIMING_MINIMUM:
         prop["minimum"] = TIMING_MINIMUM[param.name]
+    if param.name in TIMING_MAXIMUM:
+        prop["maximum"] = TIMING_MAXIMUM[param.name]
     prop["default"] = param.default
     return prop
 

@@ -6,8 +6,9 @@
   one (``tol: float = math.inf``): that is how a plugin declares it.
 - **Text.** Control characters (C0 and C1, DEL: ESC starts the ANSI escape sequences a
   terminal obeys) and Unicode bidirectional controls (U+061C, U+200E, U+200F,
-  U+202A-U+202E, U+2066-U+2069: they reorder what a terminal shows) are refused in every
-  key and string of a suite file; a description may hold tabs and line breaks.
+  U+202A-U+202E, U+2066-U+2069: they reorder what a terminal shows) and lone surrogates
+  (``"\ud800"``: no text encoding can hold them) are refused in every key and string of a
+  suite file; a description may hold tabs and line breaks.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from harness.model.params import Param
 
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-UNSAFE = re.compile(f"{CONTROL.pattern}|{BIDI.pattern}")
+SURROGATE = re.compile("[\ud800-\udfff]")
+"""Halves of a UTF-16 pair, alone: no text can hold them (a database refuses to store one)."""
+UNSAFE = re.compile(f"{CONTROL.pattern}|{BIDI.pattern}|{SURROGATE.pattern}")
 MULTILINE = "\t\n"
 """The control characters a multi-line text (a description) may hold."""
 
@@ -34,6 +37,8 @@ def character(char: str) -> str:
         return f"a control character {code}"
     if BIDI.fullmatch(char):
         return f"a bidirectional control {code} ({unicodedata.name(char)})"
+    if SURROGATE.fullmatch(char):
+        return f"a lone surrogate {code}"
     return f"the character {code}"
 
 
