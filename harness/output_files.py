@@ -79,7 +79,7 @@ def check_target(path: Path, *, force: bool, database: Path | None = None) -> No
         return
     if path.is_dir():
         raise OutputError(f"{path} is a folder: give a file name (e.g. {path / 'out.csv'})")
-    if not path.is_file():  # a device, a pipe, a socket: never replaced by a file
+    if path.exists() and not path.is_file():  # a device, a pipe: never replaced by a file
         raise OutputError(f"{path} is not a regular file: choose a file name")
     journals = ("", "-wal", "-shm", "-journal")
     if database is not None and any(

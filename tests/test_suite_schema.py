@@ -70,7 +70,7 @@ def test_schema_violations_are_issues_with_file_line_and_field(tmp_path: Path):
         "3: tiers: lists a value twice: ['full', 'full']",
         "4: timing.warmup: must be at least 0, got -1",
         "4: timing.cache: 'hot' is not one of 'warm', 'cold'",
-        "4: timing.timeout: must be at least 0.001, got 0",
+        "4: timing.timeout: must be from 0.001 to 604800.0, got 0",
         "4: timing.threads: must be an integer or null, got a string",
         "5: include: must be a list, got a mapping",
         "10: benchmarks[0].methods[0].param: unknown key 'param'; did you mean 'params'?",
