@@ -46,7 +46,7 @@ import functools
 import importlib.util
 import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.model.params import Param, params_from_signature
@@ -111,12 +111,17 @@ class Method:
     requires: tuple[tuple[str, str], ...] = ()
     """Optional modules it imports, as (import name, how to install it) pairs."""
     doc: str = ""
+    supports_wants: tuple[str, ...] = field(init=False, default=())
+    """The keywords of ``SUPPORTS_KEYWORDS`` that ``supports`` asks for (read once, here)."""
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise ValueError(
                 f"method {self.name!r}: family {self.family!r} is not one of {FAMILIES}"
             )
+        if self.supports is not None:  # a wrong signature is an error now, not per case
+            wants = supports_keywords(self.name, self.supports)
+            object.__setattr__(self, "supports_wants", wants)
 
     def unsupported_reason(self, backend: str, dtype: str) -> str | None:
         """Why this method cannot run on ``backend`` in ``dtype``, or ``None`` if it can."""
@@ -142,8 +147,7 @@ class Method:
         (``SUPPORTS_KEYWORDS``: those it asks for are passed); ``None`` without ``supports``."""
         if self.supports is None:
             return None
-        wanted = supports_keywords(self.name, self.supports)
-        return self.supports(*inputs, **{k: context[k] for k in wanted})
+        return self.supports(*inputs, **{k: context[k] for k in self.supports_wants})
 
     def fits(self, task: Any) -> bool:
         """Whether it takes ``task``'s inputs: the same family, and among its ``tasks``."""
@@ -193,8 +197,6 @@ def method(
                 f"method {method_name!r} is declared iterative=True but is not a generator "
                 "function: yield the iterate after every step"
             )
-        if supports is not None:
-            supports_keywords(method_name, supports)
         return Method(
             name=method_name,
             family=family,

@@ -250,9 +250,18 @@ class StorageError(UnusableDatabase):
 HARNESS_TABLES = frozenset({"runs", "cases"})
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 """The files SQLite keeps beside a database: never a database themselves."""
-STORAGE_FAILURES = ("is full", "disk I/O error", "readonly database", "unable to open")
-"""Words of SQLite's messages for a write that the storage refused (SQLITE_FULL, IOERR,
-READONLY, CANTOPEN), as opposed to a lock held too long or a bug."""
+STORAGE_FAILURES = frozenset(
+    {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN}
+)
+"""SQLite's primary result codes for a write the storage refused, as opposed to a lock held
+too long or a bug."""
+
+
+def _primary_code(exc: sqlite3.Error) -> int:
+    """The primary result code of an SQLite error (the extended ones add bits above 8)."""
+    return getattr(exc, "sqlite_errorcode", -1) & 0xFF
+
+
 RECOVER_HINT = (
     "recover what it holds with `sqlite3 {path} .recover | sqlite3 recovered.sqlite`, "
     "or give another --db"
@@ -358,7 +367,7 @@ class ResultsDB:
             raise UnusableDatabase(self._unreadable(exc)) from None
 
     def _unreadable(self, exc: sqlite3.DatabaseError) -> str:
-        if "malformed" not in str(exc) and "corrupt" not in str(exc):
+        if _primary_code(exc) != sqlite3.SQLITE_CORRUPT:  # e.g. NOTADB: another kind of file
             return f"{self.path} is not a harness results database ({exc})"
         untouched = "" if self.readonly else " nothing was written to it;"
         return f"{self.path} is damaged ({exc}):{untouched} " + RECOVER_HINT.format(path=self.path)
@@ -464,7 +473,7 @@ class ResultsDB:
                 raise
             self.conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
-            if not any(words in str(exc) for words in STORAGE_FAILURES):
+            if _primary_code(exc) not in STORAGE_FAILURES:
                 raise
             raise StorageError(f"cannot write to {self.path}: {exc}") from None
 
