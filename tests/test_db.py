@@ -3,6 +3,7 @@ writing one file at once."""
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 import sqlite3
 import subprocess
@@ -161,6 +162,26 @@ def test_two_runs_writing_one_database_at_once(tmp_path):
     # sampling, more than the difference of their start-up times).
     order = [r for (r,) in conn.execute("SELECT run_id FROM cases ORDER BY id")]
     assert order != sorted(order)
+
+
+def _open_and_close(path: str) -> str:
+    try:
+        ResultsDB(path).close()
+    except Exception as exc:  # the test reports every failure, not the first
+        return f"{type(exc).__name__}: {exc}"
+    return "ok"
+
+
+def test_many_processes_creating_one_database_at_once_all_wait_their_turn(tmp_path):
+    """Switching a new file to WAL needs it to itself, and SQLite answers "busy" at once
+    rather than wait: the race CI once lost ("not a harness results database (database is
+    locked)"), seen here about once in twenty files without the wait."""
+    paths = [str(tmp_path / f"new{i}.sqlite") for i in range(40)]
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        answers = pool.map(_open_and_close, [p for p in paths for _ in range(4)], chunksize=1)
+    assert set(answers) == {"ok"}, [a for a in answers if a != "ok"][:3]
+    for path in paths:
+        assert ResultsDB(path, readonly=True).runs() == []
 
 
 def test_a_copy_is_read_without_touching_the_file(tmp_path):

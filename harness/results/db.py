@@ -30,6 +30,8 @@ import math
 import os
 import socket
 import sqlite3
+import stat
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -262,6 +264,9 @@ def _primary_code(exc: sqlite3.Error) -> int:
     return getattr(exc, "sqlite_errorcode", -1) & 0xFF
 
 
+LOCKED = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+"""SQLite's primary result codes for a lock another connection holds: a wait, never damage."""
+
 RECOVER_HINT = (
     "recover what it holds with `sqlite3 {path} .recover | sqlite3 recovered.sqlite`, "
     "or give another --db"
@@ -276,13 +281,19 @@ def _check_path(path: Path, *, create: bool) -> None:
     """Raise ``UnusableDatabase`` (or ``FileNotFoundError``) when ``path`` cannot be a results
     file: a folder, a name too long, a parent that is a file or cannot be created."""
     try:
-        if path.is_dir():
+        try:  # one look: another process may create the file at any moment
+            mode: int | None = path.stat().st_mode
+        except FileNotFoundError:
+            mode = None
+        if mode is not None and stat.S_ISDIR(mode):
             raise UnusableDatabase(
                 f"{path} is a folder, not a results database file "
                 f"(give a file, e.g. {path / DEFAULT_PATH.name})"
             )
-        exists = path.is_file()
-        if not exists and path.exists():  # a device, a pipe: SQLite would litter its folder
+        exists = mode is not None
+        if mode is not None and not stat.S_ISREG(
+            mode
+        ):  # a device, a pipe: SQLite would litter its folder
             raise UnusableDatabase(f"{path} is not a regular file, not a results database")
         side = next((s for s in SQLITE_SIDE_FILES if path.name.endswith(s)), None)
         if side and path.with_name(path.name.removesuffix(side)).is_file():
@@ -318,12 +329,16 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     immutable, as SQLite allows for read-only media."""
     uri = path.resolve().as_uri()
     for query in ("mode=ro", "mode=ro&immutable=1"):
-        conn = sqlite3.connect(f"{uri}?{query}", uri=True, isolation_level=None)
+        conn = sqlite3.connect(
+            f"{uri}?{query}", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S
+        )
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             return conn
-        except sqlite3.OperationalError:  # cannot open the WAL index here: try immutable
+        except sqlite3.OperationalError as exc:  # cannot open the WAL index: try immutable
             conn.close()
+            if _primary_code(exc) in LOCKED:  # another writer: never read it as immutable
+                raise
         except sqlite3.DatabaseError:
             conn.close()
             raise
@@ -367,6 +382,11 @@ class ResultsDB:
             raise UnusableDatabase(self._unreadable(exc)) from None
 
     def _unreadable(self, exc: sqlite3.DatabaseError) -> str:
+        if _primary_code(exc) in LOCKED:
+            return (
+                f"{self.path} stayed locked by another process for over {BUSY_TIMEOUT_S:.0f} s "
+                f"({exc}): try again when that process has finished"
+            )
         if _primary_code(exc) != sqlite3.SQLITE_CORRUPT:  # e.g. NOTADB: another kind of file
             return f"{self.path} is not a harness results database ({exc})"
         untouched = "" if self.readonly else " nothing was written to it;"
@@ -438,7 +458,7 @@ class ResultsDB:
     def _upgrade(self) -> None:
         self.conn.row_factory = sqlite3.Row
         if not self.readonly:
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            self._use_wal()
         if self._version() == SCHEMA_VERSION:
             return
         with self.transaction():  # another process may create or upgrade it meanwhile
@@ -455,6 +475,20 @@ class ResultsDB:
                 if statement.strip():
                     self.conn.execute(statement)
             self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _use_wal(self) -> None:
+        """Switch the file to write-ahead logging. The switch needs the file to itself, and
+        SQLite answers "busy" at once rather than wait (to avoid a deadlock) when another
+        process holds it, e.g. creating it at the same moment: wait here instead, in steps."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if _primary_code(exc) not in LOCKED or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def _version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
