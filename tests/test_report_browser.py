@@ -1,7 +1,9 @@
 """The HTML report in a real browser: headless Chromium (Debian's /usr/bin/chromium) driven by
 Playwright. Two runs of a small suite at two commits go through the real CLI into a temporary
 database; their report (overview, task page, comparison, history) is opened from file://,
-the run through the real CLI in test_report.py.
+the run through the real CLI in test_report.py. A run stored through the database's API
+(test_report_pages.synthetic_run: an unstable case, a failure, cases that did not run for
+two reasons) shows the overview's links, the contents, the collapsed rows and the warning.
 
 Screenshots are kept under the test's tmp dir and copied to reports/test-artifacts/.
 """
@@ -9,6 +11,7 @@ Screenshots are kept under the test's tmp dir and copied to reports/test-artifac
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -16,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import HARNESS, REPO, SitePackages
+from test_report_pages import mixed_cases, synthetic_run
 
 from harness import report as html_report
 from harness.results.db import ResultsDB
@@ -190,11 +194,20 @@ def test_every_page_loads_offline_with_data_in_every_plot(site, open_page, tmp_p
 def test_the_task_page_has_every_section(site, open_page):
     page = open_page(site / "task-orthogonalize.html").page
     headings = page.locator("h2").all_inner_texts()
-    assert headings == ["Cases", "Accuracy against time", "Scaling", "Backends", "Convergence"]
+    assert headings == [
+        "Summary",
+        "Accuracy against time",
+        "Timing distributions",
+        "Scaling",
+        "Backends",
+        "Convergence",
+        "Cases",
+    ]
     # repetitions are one row each: 2 sizes x 3 methods x 2 backends, not twice that
     assert page.locator("table.cases tbody tr").count() == 12
     assert page.locator("figure.chart:not([hidden]) .highlight").count() > 0  # Pareto fronts
-    assert "k = " in page.locator("h2:text('Scaling') + div").inner_text()
+    # two sizes: the scaling plot joins the points and fits no exponent (three are needed)
+    assert "k = " not in page.locator("h2:text('Scaling') + div").inner_text()
 
 
 def test_a_table_sorts_on_click(site, open_page):
@@ -249,3 +262,114 @@ def test_comparison_and_history_pages(site, open_page):
     history = open_page(site / "history.html").page
     assert "over 2 commits" in history.locator("h1").inner_text()
     assert history.locator("table.history tbody tr").count() == 12
+
+
+def test_the_case_table_fits_a_1400_pixel_window(site, open_page):
+    """Six metrics, two backends: every column, the rate and status among them, is on
+    screen and the table needs no sideways scrolling (the viewport is 1400 px wide). The
+    run measured no roofline, so the share of peak is said in the caption."""
+    opened = open_page(site / "task-orthogonalize.html")
+    page = opened.page
+    table = page.locator("table.cases")
+    headers = table.locator("th").all_inner_texts()
+    assert len(headers) >= 12 and {"GFLOP/s", "status"} <= set(headers)
+    assert "% peak not measured" in table.locator("caption").inner_text()
+    for i in range(len(headers)):
+        box = table.locator("th").nth(i).bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 1400, headers[i]
+    scroll = page.locator("table.cases").locator("xpath=..")
+    assert scroll.evaluate("e => e.scrollWidth <= e.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+    assert opened.problems == []
+
+
+@pytest.fixture(scope="module")
+def mixed_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of a stored run with an unstable case, a failure and cases that did not
+    run (unavailable on cupy; one unsupported)."""
+    folder = tmp_path_factory.mktemp("mixed")
+    db, run_id = synthetic_run(folder / "r.sqlite", mixed_cases())
+    html_report.write(db, [run_id], folder / "report")
+    db.close()
+    return folder / "report"
+
+
+def _below_navigation(page: object, selector: str) -> bool:
+    """Whether the element is in the viewport and not under the sticky navigation bar."""
+    return page.evaluate(
+        """s => { const box = document.querySelector(s).getBoundingClientRect();
+                  const nav = document.querySelector("body > nav").getBoundingClientRect();
+                  return box.top >= nav.bottom - 1 && box.top < window.innerHeight; }""",
+        selector,
+    )
+
+
+def test_the_contents_lead_to_every_section(mixed_site, open_page):
+    opened = open_page(mixed_site / "task-t.html")
+    page = opened.page
+    links = page.locator("nav.toc a")
+    titles = links.all_inner_texts()
+    assert titles == [
+        "Summary",
+        "Accuracy against time",
+        "Timing distributions",
+        "Scaling",
+        "Backends",
+        "Cases",
+        "Did not run",
+    ]
+    for i, title in enumerate(titles):
+        links.nth(i).click()
+        target = page.evaluate("location.hash")
+        assert page.locator(f"h2{target}").inner_text() == title
+        assert _below_navigation(page, target), title
+        page.evaluate("window.scrollTo(0, 0)")
+    assert opened.problems == []
+
+
+def test_cases_that_did_not_run_are_one_line_per_reason(mixed_site, open_page):
+    opened = open_page(mixed_site / "task-t.html")
+    page = opened.page
+    assert page.locator("table.cases tbody tr").count() == 13
+    assert page.locator("table.cases td.unavailable, table.cases td.unsupported").count() == 0
+    lines = page.locator("ul.did-not-run li").all_inner_texts()
+    assert len(lines) == 2
+    assert lines[0].startswith("6 cases unavailable: cupy is not installed")
+    assert lines[1].startswith("1 case unsupported: exact supports float64 only")
+    caption = page.locator("table.cases caption").inner_text()
+    assert caption.startswith("In every row: problem kind=dense, dtype float64")
+    assert opened.problems == []
+
+
+def test_an_unstable_case_is_a_warning_not_green(mixed_site, open_page):
+    opened = open_page(mixed_site / "task-t.html")
+    page = opened.page
+    style = "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
+    warning = page.locator("table.cases td.unstable")
+    assert warning.count() == 1 and warning.inner_text().startswith("⚠")
+    ok = page.locator("table.cases td.ok:not(.unstable)").first
+    warning_color, warning_background = warning.evaluate(style)
+    ok_color, ok_background = ok.evaluate(style)
+    assert warning_color != ok_color and warning_background != ok_background
+    red, green, blue = map(int, re.findall(r"\d+", warning_color)[:3])
+    assert red > green > blue  # amber, not green
+    assert "unstable" in (warning.get_attribute("title") or "")
+    assert opened.problems == []
+
+
+def test_the_overview_links_to_the_rows_it_names(mixed_site, open_page):
+    opened = open_page(mixed_site / "index.html")
+    page = opened.page
+    findings = page.locator("ul.findings")
+    assert findings.locator("a").count() >= 5
+    findings.locator("li", has_text="Failed (1)").locator("a").first.click()
+    page.wait_for_load_state()
+    assert page.url.endswith("task-t.html#case-13")
+    row = page.locator("tr:target")
+    assert row.count() == 1 and "broken" in row.inner_text() and "error" in row.inner_text()
+    assert _below_navigation(page, "tr:target")
+    page.go_back()
+    page.locator("ul.findings li", has_text="Unstable timings").locator("a").first.click()
+    page.wait_for_load_state()
+    assert "⚠ ok unstable" in page.locator("tr:target").inner_text()
+    assert opened.problems == []

@@ -3,7 +3,8 @@ file:// (inline SVG plots drawn in Python, a little inline script for sorting, t
 selector and tooltips; no network).
 
 Modules, one concept each: ``rows`` (cases with their repetitions merged), ``analysis``
-(Pareto front, scaling exponents), ``svg`` (plots), ``charts`` (the report's plots),
+(Pareto front, scaling exponents, log floors), ``svg`` (plots), ``figure`` (a plot with its
+log/linear toggle and CSV data), ``charts`` (the report's plots),
 ``tables`` (sortable tables), ``markup`` (escaping and number formats), ``pages`` (the pages),
 ``site`` (the folder of pages, and publishing). ``docs/reports.md`` describes what each page
 shows.

@@ -16,18 +16,21 @@ from importlib.resources import files
 from typing import Any
 
 from harness.report import charts, tables
+from harness.report.headline import Headline, Level, Share, headline
 from harness.report.markup import attrs, esc
 from harness.report.rows import (
     Row,
+    anchor,
     by_problem,
     main_metric,
     metric_names,
     problem_groups,
     problem_title,
+    series_name,
 )
 from harness.results.compare import Comparison
 from harness.results.records import StoredRun
-from harness.run.case import DID_NOT_RUN, FAILED, Status
+from harness.run.case import DID_NOT_RUN, FAILED
 
 
 @dataclass(frozen=True)
@@ -91,59 +94,157 @@ def _facts(run: StoredRun) -> str:
 
 
 def overview(run: StoredRun, rows: Sequence[Row], task_pages: dict[str, str]) -> str:
-    """The run's machine, its backends (and why any did not run), the measured roofline;
-    counts of cases, failures and unstable cases, per task; the failures with their
-    messages."""
+    """Per task a headline (``headline``: the Pareto front, the fastest method at each
+    accuracy level, the best backend per method, failures and unstable cases, each linked
+    to its place on the task's page) with a small accuracy–time plot; the counts of cases
+    per task and status; the failures; the backends (and why any did not run); the measured
+    roofline; the run and its machine."""
     records = [r for row in rows for r in row.records]
     statuses = Counter(r.status for r in records)
-    unstable = sum(bool(r.unstable) for r in records)
     counts = [f"{len(records)} cases", *(f"{n} {s}" for s, n in statuses.items())]
-    counts.append(f"{unstable} unstable")
-    summary = []
+    counts.append(f"{sum(bool(r.unstable) for r in records)} unstable")
+    results = []
     for task, href in task_pages.items():
         group = [r for r in rows if r.task == task]
-        summary.append(
-            [
-                tables.Cell(task, href=href),
-                tables.Cell(str(len(group)), len(group)),
-                *(
-                    tables.Cell(str(n), n)
-                    for n in (
-                        sum(r.status == Status.OK for r in group),
-                        sum(r.status in FAILED for r in group),
-                        sum(r.status in DID_NOT_RUN for r in group),
-                        sum(r.unstable for r in group),
-                    )
-                ),
-            ]
+        measured = [r for r in group if r.median_s is not None]
+        found = headline(group, main_metric(metric_names(group)))
+        plot = charts.overview_front(measured, charts.Styles(measured), task) if measured else ""
+        results.append(
+            f'<section class="headline"><h3><a href="{esc(href)}">{esc(task)}</a></h3>'
+            f'<div class="headline-body">{plot}{_findings(found, href)}</div></section>'
         )
-    task_table = tables.table(
-        [
-            tables.Column("task"),
-            tables.Column("rows", numeric=True, help="cases, repetitions merged"),
-            tables.Column("ok", numeric=True),
-            tables.Column("failed", numeric=True, help="error, timeout or crashed"),
-            tables.Column("did not run", numeric=True, help="unavailable or unsupported"),
-            tables.Column("unstable", numeric=True),
-        ],
-        summary,
-    )
     roofline = run.metadata.get("roofline")
     failures = [r for r in rows if r.status in FAILED]
     return (
-        f"<h2>Machine</h2>{_facts(run)}"
-        f'<h2>Cases</h2><p class="counts">'
+        '<h2 id="results">Results by task</h2>'
+        + "".join(results)
+        + '<h2 id="cases">Cases</h2><p class="counts">'
         + "".join(f"<span>{esc(c)}</span>" for c in counts)
-        + f"</p>{task_table}"
-        + f"<h2>Backends</h2>{tables.backends_table(run.metadata.get('backends') or {}, rows)}"
-        + "<h2>Measured roofline</h2>"
+        + f"</p>{_task_counts(rows, task_pages)}"
+        + (
+            f'<h2 id="failures">Failures</h2>{tables.failure_table(failures, task_pages)}'
+            if failures
+            else ""
+        )
+        + '<h2 id="backends">Backends</h2>'
+        + tables.backends_table(run.metadata.get("backends") or {}, rows)
+        + '<h2 id="roofline">Measured roofline</h2>'
         + (
             tables.roofline_table(roofline)
             if roofline
             else '<p class="note">Not measured in this run (suite timing: roofline: false).</p>'
         )
-        + (f"<h2>Failures</h2>{tables.failure_table(failures)}" if failures else "")
+        + f'<h2 id="machine">Run and machine</h2>{_facts(run)}'
     )
+
+
+def _task_counts(rows: Sequence[Row], task_pages: dict[str, str]) -> str:
+    """Per task: its rows, and how many were ok, failed, did not run, were unstable."""
+    columns = [
+        tables.Column("task"),
+        tables.Column("rows", numeric=True, help="cases, repetitions merged"),
+        tables.Column("ok", numeric=True),
+        tables.Column("failed", numeric=True, help="error, timeout or crashed"),
+        tables.Column("did not run", numeric=True, help="unavailable or unsupported"),
+        tables.Column("unstable", numeric=True),
+    ]
+    body = []
+    for task, href in task_pages.items():
+        counts = _status_counts([r for r in rows if r.task == task])
+        body.append(
+            [tables.Cell(task, href=href)]
+            + [tables.Cell(str(counts[c.name]), counts[c.name]) for c in columns[1:]]
+        )
+    return tables.table(columns, body)
+
+
+def _status_counts(rows: Sequence[Row]) -> Counter[str]:
+    """How many ``rows``, and how many were ok, failed, did not run, were unstable."""
+    counts = Counter(
+        "did not run" if r.status in DID_NOT_RUN else "failed" if r.status in FAILED else "ok"
+        for r in rows
+    )
+    counts.update(rows=len(rows), unstable=sum(r.unstable for r in rows))
+    return counts
+
+
+def _counts(rows: Sequence[Row]) -> str:
+    """How many of ``rows`` were ok, failed, unstable, did not run (linked to their lines)."""
+    n = _status_counts(rows)
+    parts = [f"{n['rows']} cases", f"{n['ok']} ok", f"{n['failed']} failed"]
+    parts.append(f"{n['unstable']} unstable")
+    if n["did not run"]:
+        parts.append(f'<a href="#did-not-run">{n["did not run"]} did not run</a>')
+    return f'<p class="counts">{"".join(f"<span>{p}</span>" for p in parts)}</p>'
+
+
+UNSTABLE_LISTED = 8
+"""The unstable cases a headline links to by name; it counts the rest."""
+
+
+def _case_link(row: Row, href: str) -> str:
+    text = f"{series_name(row)} · {row.size_text}"
+    return f'<a href="{esc(href)}#{esc(anchor(row))}">{esc(text)}</a>'
+
+
+def _share(share: Share) -> str:
+    return f"{share.wins} of {share.of}"
+
+
+def _findings(found: Headline, href: str) -> str:
+    """A task's headline as a list, its links into the task's page ``href`` ("" on the
+    page itself)."""
+    items = []
+    if found.front and found.metric:
+        metric = esc(found.metric.replace("_", " "))
+        items.append(
+            f'On the <a href="{esc(href)}#accuracy">Pareto front</a> of {metric} against '
+            "time (no case both faster and more accurate), per size and problem: "
+            + ", ".join(f"<b>{esc(s.label)}</b> ({_share(s)})" for s in found.front)
+        )
+    if found.levels:
+        levels = "".join(
+            f"<li>{esc(_level_text(level))}: "
+            f'<a href="{esc(href)}#{esc(anchor(level.fastest.row))}">'
+            f"{esc(level.fastest.label)}</a> ({_share(level.fastest)})</li>"
+            for level in found.levels
+        )
+        metric = (found.metric or "").replace("_", " ")
+        items.append(f"Fastest method with {esc(metric)} at most:<ul>{levels}</ul>")
+    if found.backends:
+        items.append(
+            f'Fastest <a href="{esc(href)}#backends">backend</a> per method: '
+            + ", ".join(
+                f"{esc(s.row.label)}: <b>{esc(s.label)}</b> ({_share(s)})" for s in found.backends
+            )
+        )
+    if found.failed:
+        items.append(
+            f'<span class="failed">Failed ({len(found.failed)}):</span> '
+            + ", ".join(_case_link(r, href) for r in found.failed)
+        )
+    if found.unstable:
+        shown = ", ".join(_case_link(r, href) for r in found.unstable[:UNSTABLE_LISTED])
+        more = len(found.unstable) - UNSTABLE_LISTED
+        items.append(
+            f'<span class="unstable">⚠ Unstable timings ({len(found.unstable)}):</span> '
+            + shown
+            + (f', <a href="{esc(href)}#cases">{more} more</a>' if more > 0 else "")
+        )
+    if not items:
+        return (
+            '<p class="note">No finding: no method was measured on two backends, and no '
+            "case has an error metric.</p>"
+            if found.measured
+            else '<p class="note">Nothing was measured.</p>'
+        )
+    return '<ul class="findings">' + "".join(f"<li>{item}</li>" for item in items) + "</ul>"
+
+
+def _level_text(level: Level) -> str:
+    if level.loosest == level.tightest:
+        return f"{level.loosest:g}"
+    return f"{level.loosest:g} down to {level.tightest:g}"
 
 
 def _choices(metrics: Sequence[str], main: str) -> str:
@@ -157,62 +258,87 @@ def _choices(metrics: Sequence[str], main: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Section:
+    """A part of a task's page: its anchor, its heading (in the contents too), its HTML."""
+
+    id: str
+    title: str
+    html: str
+
+
 def task_page(rows: Sequence[Row]) -> str:
-    """One task: its cases, accuracy against time with the Pareto front, scaling, backends,
-    convergence."""
+    """One task: contents; the summary (``headline``); the plots (accuracy against time with
+    the Pareto front, timing distributions, scaling, backends, convergence); the table of
+    the cases that ran; the cases that did not run, one line per reason."""
     metrics = metric_names(rows)
     main = main_metric(metrics)
-    measured = [r for r in rows if r.median_s is not None]
+    ran = [r for r in rows if r.status not in DID_NOT_RUN]
+    measured = [r for r in ran if r.median_s is not None]
     styles = charts.Styles(measured)
     groups = problem_groups(measured)
-    body = [_choices(metrics, main)] if main else []
-    body.append(f"<h2>Cases</h2>{tables.case_table(rows, metrics)}")
+    sections = [Section("summary", "Summary", _counts(rows) + _findings(headline(rows, main), ""))]
     if main and measured:
-        body += _accuracy_section(groups, metrics, main, styles)
-    body += _scaling_section(measured, styles)
-    body += _backends_section(groups, measured, styles)
+        sections.append(_accuracy_section(groups, metrics, main, styles))
+    sections += [
+        _distribution_section(groups, styles),
+        _scaling_section(measured, styles),
+        _backends_section(groups, measured, styles),
+    ]
     if main:
-        body += _convergence_section(groups, metrics, main, styles)
-    return "\n".join(body)
+        sections.append(_convergence_section(groups, metrics, main, styles))
+    sections.append(Section("cases", "Cases", tables.case_table(ran, metrics)))
+    skipped = [r for r in rows if r.status in DID_NOT_RUN]
+    if skipped:
+        sections.append(Section("did-not-run", "Did not run", tables.did_not_run(skipped)))
+    shown = [s for s in sections if s.html]
+    contents = "".join(f'<li><a href="#{s.id}">{esc(s.title)}</a></li>' for s in shown)
+    return f'<nav class="toc" aria-label="contents"><ol>{contents}</ol></nav>' + "\n".join(
+        f'<section><h2 id="{s.id}">{esc(s.title)}</h2>{s.html}</section>' for s in shown
+    )
 
 
 def _accuracy_section(
     groups: dict[str, list[Row]], metrics: Sequence[str], main: str, styles: charts.Styles
-) -> list[str]:
+) -> Section:
     """Accuracy against time, a chart per metric (``main`` shown) for each size and problem,
-    with the Pareto front."""
+    with the Pareto front; the metric selector for every plot of the page."""
     body = [
-        "<h2>Accuracy against time</h2>"
-        '<p class="note">Per size and problem; lower left is better. Ringed and joined: '
-        "the Pareto front, the cases no other case beats on both time and error.</p>" + styles.key()
+        _choices(metrics, main),
+        '<p class="note">Per size and problem; lower left is better. Joined: the Pareto '
+        "front, the cases no other case beats on both time and error.</p>" + styles.key(),
     ]
-    for title, group in groups.items():
-        figures = "".join(
-            charts.accuracy_vs_time(group, m, styles, title, hidden=m != main) for m in metrics
-        )
-        body.append(f'<div class="charts">{figures}</div>')
-    return body
+    figures = "".join(
+        charts.accuracy_vs_time(group, m, styles, title, hidden=m != main)
+        for title, group in groups.items()
+        for m in metrics
+    )
+    body.append(f'<div class="charts">{figures}</div>')
+    return Section("accuracy", "Accuracy against time", "".join(body))
 
 
-def _scaling_section(measured: Sequence[Row], styles: charts.Styles) -> list[str]:
+def _distribution_section(groups: dict[str, list[Row]], styles: charts.Styles) -> Section:
+    """Every stored timing sample of each case, per size and problem."""
+    figures = "".join(charts.distribution(group, styles, title) for title, group in groups.items())
+    html = f'<div class="charts">{figures}</div>' if figures else ""
+    return Section("distributions", "Timing distributions", html)
+
+
+def _scaling_section(measured: Sequence[Row], styles: charts.Styles) -> Section:
     """Time against size for each problem; nothing when the task ran at one size."""
     if len({r.size_elements for r in measured}) <= 1:
-        return []
+        return Section("scaling", "Scaling", "")
     size_names = "·".join(measured[0].sizes)
-    return [
-        "<h2>Scaling</h2>",
-        '<div class="charts">'
-        + "".join(
-            charts.scaling(group, styles, size_names, title)
-            for title, group in by_problem(measured).items()
-        )
-        + "</div>",
-    ]
+    figures = "".join(
+        charts.scaling(group, styles, size_names, title)
+        for title, group in by_problem(measured).items()
+    )
+    return Section("scaling", "Scaling", f'<div class="charts">{figures}</div>')
 
 
 def _backends_section(
     groups: dict[str, list[Row]], measured: Sequence[Row], styles: charts.Styles
-) -> list[str]:
+) -> Section:
     """The backends side by side, for the sizes and problems where a method ran on more than
     one; nothing when none did."""
     compared = {
@@ -224,38 +350,37 @@ def _backends_section(
         )
     }
     if not compared:
-        return []
-    return [
-        "<h2>Backends</h2>",
-        '<div class="charts">'
-        + "".join(charts.backend_comparison(g, styles, t) for t, g in compared.items())
-        + f"</div>{tables.backend_table(measured)}",
-    ]
+        return Section("backends", "Backends", "")
+    figures = "".join(charts.backend_comparison(g, styles, t) for t, g in compared.items())
+    return Section(
+        "backends",
+        "Backends",
+        f'<div class="charts">{figures}</div>{tables.backend_table(measured)}',
+    )
 
 
 def _convergence_section(
     groups: dict[str, list[Row]], metrics: Sequence[str], main: str, styles: charts.Styles
-) -> list[str]:
+) -> Section:
     """The iterative methods' metrics after each step, against the step and the seconds;
     nothing when no case recorded its convergence."""
     iterative = {t: [r for r in g if r.curves] for t, g in groups.items()}
     iterative = {t: g for t, g in iterative.items() if g}
     if not iterative:
-        return []
+        return Section("convergence", "Convergence", "")
     body = [
-        "<h2>Convergence</h2>"
         '<p class="note">Iterative methods: the metric after each step, against the step '
         "and against the seconds to reach it (an untimed run, synchronised per step).</p>"
         + styles.key()
     ]
-    for title, group in iterative.items():
-        figures = "".join(
-            charts.convergence(group, m, along, styles, title, hidden=m != main)
-            for along in ("step", "seconds")
-            for m in metrics
-        )
-        body.append(f'<div class="charts">{figures}</div>')
-    return body
+    figures = "".join(
+        charts.convergence(group, m, along, styles, title, hidden=m != main)
+        for title, group in iterative.items()
+        for along in ("step", "seconds")
+        for m in metrics
+    )
+    body.append(f'<div class="charts">{figures}</div>')
+    return Section("convergence", "Convergence", "".join(body))
 
 
 EXIT_MEANING = {

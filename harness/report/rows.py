@@ -271,3 +271,9 @@ def by_problem(rows: Sequence[Row]) -> dict[str, list[Row]]:
 def series_name(row: Row) -> str:
     """What one line or marker of a plot stands for: ``label · backend · dtype``."""
     return f"{row.label} · {row.backend} · {row.dtype}"
+
+
+def anchor(row: Row) -> str:
+    """The id of the row's line in its task page's table, for links from elsewhere:
+    ``case-`` and the id of its first stored case (unique in a database)."""
+    return f"case-{row.first.id}"

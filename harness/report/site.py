@@ -2,8 +2,10 @@
 
 A report of runs ``A ... Z`` (the last is the one it is about)::
 
-    OUT/index.html            overview of Z: machine, backends, roofline, counts, failures
-    OUT/task-NAME.html        per task of Z: cases, accuracy/time, scaling, backends, convergence
+    OUT/index.html            overview of Z: a headline per task, counts, failures, backends,
+                              roofline, machine
+    OUT/task-NAME.html        per task of Z: summary; accuracy/time, timing distributions,
+                              scaling, backends, convergence; cases; cases that did not run
     OUT/compare.html          given two runs or more: the last two compared (results.compare)
     OUT/history.html          given runs at several commits: time per case against commit
 

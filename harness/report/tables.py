@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.report.markup import attrs, esc, number, seconds, sort_key, words
-from harness.report.rows import Row, problem_groups
+from harness.report.rows import Row, anchor, problem_groups
 from harness.results.compare import CaseComparison
 from harness.results.records import StoredCase
 from harness.run.case import DID_NOT_RUN, Status
@@ -40,14 +40,21 @@ class Cell:
     href: str | None = None
 
 
-def table(columns: Sequence[Column], rows: Sequence[Sequence[Cell]], class_: str = "") -> str:
-    """A ``<table class="sortable">``: clicking a header sorts by that column."""
+def table(
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[Cell]],
+    class_: str = "",
+    caption: str = "",
+    ids: Sequence[str] | None = None,
+) -> str:
+    """A ``<table class="sortable">``: clicking a header sorts by that column. ``caption``
+    is said above the table; ``ids`` are the rows' ids (link targets), one per row."""
     head = "".join(
         f"<th{attrs(class_='num' if c.numeric else None, title=c.help)}>{esc(c.name)}</th>"
         for c in columns
     )
     body = []
-    for row in rows:
+    for n, row in enumerate(rows):
         cells = []
         for column, cell in zip(columns, row, strict=True):
             classes = " ".join(filter(None, ["num" if column.numeric else "", cell.class_ or ""]))
@@ -60,27 +67,73 @@ def table(columns: Sequence[Column], rows: Sequence[Sequence[Cell]], class_: str
                 f"<td{attrs(class_=classes or None, title=cell.title, data_v=value)}>"
                 f"{text}{note}</td>"
             )
-        body.append(f"<tr>{''.join(cells)}</tr>")
+        body.append(f"<tr{attrs(id=ids[n] if ids else None)}>{''.join(cells)}</tr>")
+    caption_html = f"<caption>{esc(caption)}</caption>" if caption else ""
     return (
-        f'<div class="scroll"><table class="sortable {esc(class_)}"><thead><tr>{head}</tr>'
-        f"</thead><tbody>{''.join(body)}</tbody></table></div>"
+        f'<div class="scroll"><table class="sortable {esc(class_)}">{caption_html}'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 
 
 def _spread(low_high: tuple[float, float] | None, format: Any = number) -> str:
-    return f"[{format(low_high[0])} – {format(low_high[1])}]" if low_high else ""
+    """``[low – high]``; nothing when there is no interval or its ends print the same."""
+    if not low_high or (low := format(low_high[0])) == (high := format(low_high[1])):
+        return ""
+    return f"[{low} – {high}]"
+
+
+KEPT_COLUMNS = frozenset({"method", "median time", "status"})
+"""The columns of ``case_table`` shown even when every row has the same value there."""
+UNSTABLE_HELP = (
+    "ok, but unstable: the samples' spread (IQR over the median) is above the suite's "
+    "threshold, so this time is noisy"
+)
 
 
 def case_table(rows: Sequence[Row], metrics: Sequence[str]) -> str:
-    """A task's rows: the case, its median time and interval, quality metrics (median and,
-    over repetitions, their min–max), achieved rate, share of the measured peak, status."""
+    """A task's rows: the case, its median time and interval, achieved rate, share of the
+    measured peak, quality metrics (median and, over repetitions, their min–max), status.
+    Each row's id is ``rows.anchor``. A column with one value in every row (of two rows or
+    more) is left out and its value said in the caption, as are the task's parameters that
+    are the same in every row; a column empty in every row is left out."""
     varying_problem = _varying_problem(rows)
     body = [_case_cells(row, metrics, varying_problem) for row in rows]
-    return table(_case_columns(metrics), body, "cases")
+    problem = {k: v for k, v in rows[0].problem.items() if k not in varying_problem} if rows else {}
+    columns, body, caption = _constant_columns_to_caption(
+        _case_columns(metrics), body, [f"problem {words(problem)}"] if problem else []
+    )
+    return table(columns, body, "cases", caption, [anchor(row) for row in rows])
+
+
+def _constant_columns_to_caption(
+    columns: Sequence[Column], body: Sequence[Sequence[Cell]], same: list[str]
+) -> tuple[list[Column], list[list[Cell]], str]:
+    """``columns`` and ``body`` without the columns (but ``KEPT_COLUMNS``) whose cells all
+    say the same, or ``-`` (not measured) in some rows; the caption naming what is the same
+    in every row: ``same``, then the values of those columns."""
+    if len(body) < 2:
+        return list(columns), [list(row) for row in body], _in_every_row(same)
+    keep, same = [], list(same)
+    for i, column in enumerate(columns):
+        texts = {(row[i].text, row[i].note) for row in body}
+        values = texts - {("-", "")}
+        if column.name in KEPT_COLUMNS or len(values) > 1:
+            keep.append(i)
+        elif not values:
+            same.append(f"{column.name} not measured")
+        elif text := next(iter(values))[0]:  # a column empty in every row goes unsaid
+            gaps = " (where measured)" if len(texts) > 1 else ""
+            same.append(f"{column.name} {text}{gaps}")
+    return [columns[i] for i in keep], [[row[i] for i in keep] for row in body], _in_every_row(same)
+
+
+def _in_every_row(same: Sequence[str]) -> str:
+    return f"In every row: {', '.join(same)}." if same else ""
 
 
 def _case_columns(metrics: Sequence[str]) -> list[Column]:
-    """The columns of ``case_table``: the case, its timing, the ``metrics``, rate, status."""
+    """The columns of ``case_table``: the case, its timing and rate, the ``metrics``,
+    status."""
     return [
         Column("method"),
         Column("params", help="those that differ between this method's rows; all on hover"),
@@ -93,12 +146,12 @@ def _case_columns(metrics: Sequence[str]) -> list[Column]:
             "median time",
             numeric=True,
             help="median over samples (over repetitions: of "
-            "their medians); in brackets the bootstrap 95% interval, or the repetitions' "
+            "their medians); below it the bootstrap 95% interval, or the repetitions' "
             "min–max",
         ),
-        *(Column(m.replace("_", " "), numeric=True) for m in metrics),
         Column("GFLOP/s", numeric=True),
         Column("% peak", numeric=True, help="achieved GFLOP/s over the measured GEMM rate"),
+        *(Column(m.replace("_", " "), numeric=True) for m in metrics),
         Column("status"),
     ]
 
@@ -116,7 +169,6 @@ def _case_cells(row: Row, metrics: Sequence[str], varying_problem: Sequence[str]
     """One row of ``case_table``; of the task's parameters only ``varying_problem`` are shown
     (all of them, and all the method's, on hover)."""
     peak = row.peak_fraction
-    skipped = row.status in DID_NOT_RUN
     return [
         Cell(row.method),
         Cell(
@@ -137,19 +189,53 @@ def _case_cells(row: Row, metrics: Sequence[str], varying_problem: Sequence[str]
             note=_spread(row.interval, seconds),
             title=row.interval_kind if row.interval else None,
         ),
+        Cell(number(row.gflops, ".1f"), row.gflops),
+        Cell(number(peak and peak * 100, ".0f"), peak),
         *(
             Cell(number(row.metric(m)), row.metric(m), note=_spread(row.metric_range(m)))
             for m in metrics
         ),
-        Cell(number(row.gflops, ".1f"), row.gflops),
-        Cell(number(peak and peak * 100, ".0f"), peak),
-        Cell(
-            row.status_text,
-            note="" if skipped else row.message,
-            title=row.message if skipped else None,
-            class_=row.status,
-        ),
+        _status_cell(row),
     ]
+
+
+def _status_cell(row: Row) -> Cell:
+    """The row's status, with its message; an ``ok`` row that is unstable is a warning
+    (class ``ok unstable``, marked ⚠), never plain ``ok``."""
+    skipped = row.status in DID_NOT_RUN
+    warning = row.unstable and row.status == Status.OK
+    return Cell(
+        f"⚠ {row.status_text}" if warning else row.status_text,
+        note="" if skipped else row.message,
+        title=UNSTABLE_HELP if warning else row.message if skipped else None,
+        class_=f"{row.status} unstable" if warning else row.status,
+    )
+
+
+def did_not_run(rows: Sequence[Row]) -> str:
+    """The rows that did not run, one line per status and reason with their count and what
+    they were (backends, methods, sizes, dtypes); each line's id is ``did-not-run-N``."""
+    reasons: dict[tuple[str, str], list[Row]] = {}
+    for row in rows:
+        reasons.setdefault((row.status, row.message), []).append(row)
+    lines = []
+    for n, ((status, message), same) in enumerate(reasons.items(), start=1):
+        what = "; ".join(
+            f"{name} {', '.join(dict.fromkeys(values))}"
+            for name, values in (
+                ("backend", [r.backend for r in same]),
+                ("method", [r.label for r in same]),
+                ("size", [r.size_text for r in same]),
+                ("dtype", [r.dtype for r in same]),
+            )
+        )
+        lines.append(
+            f'<li id="did-not-run-{n}"><span class="count">{len(same)}</span> '
+            f'{"case" if len(same) == 1 else "cases"} <span class="{esc(status)}">'
+            f"{esc(status)}</span>: {esc(message or 'no reason given')} "
+            f"<small>({esc(what)})</small></li>"
+        )
+    return f'<ul class="did-not-run">{"".join(lines)}</ul>'
 
 
 def backend_table(rows: Sequence[Row]) -> str:
@@ -188,13 +274,14 @@ def backend_table(rows: Sequence[Row]) -> str:
     return table(columns, body, "backends")
 
 
-def failure_table(rows: Sequence[Row]) -> str:
-    """The rows that failed, with their messages."""
+def failure_table(rows: Sequence[Row], task_pages: dict[str, str]) -> str:
+    """The rows that failed, with their messages, each linked to its line on its task's
+    page (``task_pages``: task name -> page file)."""
     columns = [Column(n) for n in ("task", "method", "params", "backend", "dtype", "size")]
     body = [
         [
-            Cell(r.task),
-            Cell(r.method),
+            Cell(r.task, href=task_pages[r.task]),
+            Cell(r.method, href=f"{task_pages[r.task]}#{anchor(r)}"),
             Cell(words(r.params)),
             Cell(r.backend),
             Cell(r.dtype),

@@ -1,4 +1,5 @@
-// linalg-harness report: sortable tables, the metric selector and plot tooltips.
+// linalg-harness report: sortable tables, the metric selector, plot tooltips and the
+// plots' log/linear buttons.
 // Inlined into every page; no network, no libraries. Strings are set with textContent only.
 "use strict";
 (function () {
@@ -51,6 +52,20 @@
     });
   }
 
+  // A figure holds its plot on log axes and on linear ones; its button shows one or the other.
+  for (const button of document.querySelectorAll("figure.chart button.scale-toggle")) {
+    const figure = button.closest("figure");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      const linear = button.getAttribute("aria-pressed") !== "true";
+      button.setAttribute("aria-pressed", String(linear));
+      button.textContent = linear ? "log axes" : "linear axes";
+      for (const variant of figure.querySelectorAll(".variant[data-scale]")) {
+        variant.hidden = variant.dataset.scale !== (linear ? "linear" : "log");
+      }
+    });
+  }
+
   const tooltip = document.createElement("div");
   tooltip.className = "tooltip";
   tooltip.hidden = true;
@@ -62,6 +77,14 @@
     const name = series ? series.dataset.name : "";
     mark.dataset.tip = [name, title ? title.textContent : ""].filter(Boolean).join("\n");
     if (title) title.remove();
+  }
+  // A figure's linear plot is drawn without tips: its marks take those of the log plot's
+  // marks, which are the same points in the same order.
+  for (const linear of document.querySelectorAll("figure.chart .variant[data-scale=linear]")) {
+    const tips = linear.parentElement.querySelectorAll(".variant[data-scale=log] [data-tip]");
+    linear.querySelectorAll(".mark").forEach(function (mark, index) {
+      if (tips[index]) mark.dataset.tip = tips[index].dataset.tip;
+    });
   }
   document.addEventListener("mouseover", function (event) {
     const mark = event.target.closest ? event.target.closest("[data-tip]") : null;
