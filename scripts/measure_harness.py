@@ -1,18 +1,36 @@
-"""How far the harness's own numbers can be trusted on this machine (issue 3's figures).
+"""How far the harness's own numbers can be trusted, and what it costs per case (issues 3, 19).
 
-Run: ``.venv/bin/python scripts/measure_harness.py`` (about two minutes on 2 cores). Prints:
+Run: ``.venv/bin/python scripts/measure_harness.py [--smoke SUITE] [--tiny-cases N]``.
 
-1. Fidelity: numpy workloads of about 10 µs, 1 ms and 100 ms, timed by the harness
-   (``harness.run.timing.measure``) and independently by ``timeit`` (best of 5 medians of 7
-   repeats at ``autorange``'s loop count), interleaved in the same process; the ratio for each.
-2. Repeatability: the smoke suite run twice (``harness run smoke``, worker processes);
-   the distribution of per-case median ratios, and the share within 5%.
-3. Overhead: the smoke suite's wall time against the sum of its timed regions, and the fixed
-   cost per case (worker start, problem transfer, metrics, database) that this leaves.
+Throughput (the default; issue 19): the harness's **fixed cost per case**, the wall time of a
+run's cases (``runner.run_cases``: problems, isolation, warm-up, calibration, memory,
+metrics, curves, storage) less the sum of their timed samples, over the cases that ran, for
+
+- the smoke suite (``--smoke``, default ``smoke``; the before/after figures of issue 19 use
+  a frozen copy of it) and a suite of ``--tiny-cases`` (default 1000) tiny cases (32×32
+  orthogonalisations, newton_schulz at 1..9 steps and svd_polar, numpy, float32/64, a few
+  ms of sampling each);
+- inline and process-isolated (``--modes``), and with ``--dask N`` on a local Dask cluster
+  of N workers (process-isolated; the per-case scheduling overhead is its excess over the
+  local run);
+- a breakdown of an inline case into its phases (``--breakdown``), by timing the harness's
+  functions in place; isolation's share is the process run's excess over the inline one.
+
+``--save FILE`` keeps every case's median and metrics; ``--compare BEFORE AFTER`` checks two
+such files (e.g. of the harness before and after a change, run on the same machine) for
+unchanged results: the distribution of per-case median ratios and the largest relative
+metric difference. The script uses only the harness's stable API, so it can measure an older
+checkout (``PYTHONPATH`` pointing at that checkout's ``harness`` and ``harness_builtins``).
+
+Fidelity and repeatability (``--fidelity``; issue 3): numpy workloads timed by the harness
+and by ``timeit``, interleaved; the smoke suite run twice, its per-case median ratios.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import functools
 import json
 import statistics
 import subprocess
@@ -20,18 +38,266 @@ import sys
 import tempfile
 import time
 import timeit
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from harness.plugins.registry import Registry
+from harness.results.db import ResultsDB
+from harness.run import execute as execute_module
+from harness.run import executors, runner
 from harness.run.timing import TimingOptions, measure
 from harness.suite.loader import load
 
 ROUNDS = 3
+TINY_SUITE = """\
+name: tiny
+description: {cases} tiny cases, for the harness's fixed cost per case.
+seed: {seeds}
+timing: {{warmup: 1, min_time: 0.001, min_samples: 3, budget: 0, threads: 1}}
+benchmarks:
+  - task: orthogonalize
+    sizes: [[32, 32]]
+    methods:
+      - name: newton_schulz
+        params: {{steps: [1, 2, 3, 4, 5, 6, 7, 8, 9]}}
+      - svd_polar
+    backends: [numpy]
+    dtypes: [float32, float64]
+"""
+"""20 cases per seed."""
 
 
-def timeit_best_of_medians(call, rounds: int = 5, repeat: int = 7) -> float:
+# --- throughput (issue 19)
+
+
+def tiny_suite(folder: Path, cases: int) -> Path:
+    path = folder / "tiny.yaml"
+    seeds = list(range(max(1, cases // 20)))
+    path.write_text(TINY_SUITE.format(cases=20 * len(seeds), seeds=seeds))
+    return path
+
+
+def run_once(
+    suite_path: str,
+    isolation: str,
+    registry: Registry,
+    folder: Path,
+    executor: Any = None,
+    first: int | None = None,
+) -> tuple[float, list[Any]]:
+    """Wall seconds of ``run_cases`` of a fresh run of the suite (its ``first`` cases
+    only, when given), and its stored cases."""
+    suite = load(suite_path, registry)
+    suite.cases = suite.cases[:first]
+    db = ResultsDB(folder / f"{time.monotonic_ns()}.sqlite")
+    run_id = runner.start_run(suite, registry, db)
+    started = time.perf_counter()
+    run_cases = functools.partial(runner.run_cases, run_id, registry, db, isolation=isolation)
+    run_cases(executor=executor) if executor is not None else run_cases()
+    wall = time.perf_counter() - started
+    return wall, db.cases(run_id)
+
+
+def fixed_cost(wall: float, cases: list[Any]) -> tuple[float, float, int]:
+    """(fixed seconds per case run, timed seconds, cases run): the wall time less the timed
+    samples, over the cases that were measured (the others cost next to nothing)."""
+    ran = [c for c in cases if c.status == "ok"]
+    timed = sum((c.number or 0) * sum(c.samples or []) for c in ran)
+    return (wall - timed) / max(1, len(ran)), timed, len(ran)
+
+
+def report_throughput(
+    name: str, suite_path: str, modes: list[str], registry: Registry, folder: Path, save: dict
+) -> dict[str, float]:
+    """Run the suite in each mode; print its fixed cost per case; keep the results."""
+    costs = {}
+    for mode in modes:
+        # The run's start, once per process (the fork server importing the array libraries,
+        # a case server), is paid by a first run of two cases, and reported apart.
+        backends = sorted({case.backend for case in load(suite_path, registry).cases})
+        executors.start_case_workers(registry, backends)  # the fork server imports them all
+        start_wall, start_cases = run_once(suite_path, mode, registry, folder, first=2)
+        wall, cases = run_once(suite_path, mode, registry, folder)
+        per_case, timed, ran = fixed_cost(wall, cases)
+        start = start_wall - sum(
+            (c.number or 0) * sum(c.samples or []) for c in start_cases if c.status == "ok"
+        )
+        print(
+            f"   {name:6} {mode:8} first run of 2 cases (the run's start, once): "
+            f"{start:5.2f} s outside timed samples"
+        )
+        costs[mode] = per_case
+        save[f"{name}/{mode}"] = [_kept(c) for c in cases]
+        print(
+            f"   {name:6} {mode:8} {ran:5} cases run: wall {wall:7.1f} s, timed {timed:6.1f} s,"
+            f" fixed cost {per_case * 1e3:7.1f} ms per case"
+        )
+    return costs
+
+
+def report_dask(suite_path: str, workers: int, registry: Registry, folder: Path) -> None:
+    from harness.run.dask_executor import DaskExecutor
+
+    with DaskExecutor.local(workers) as executor:
+        # the workers' start (fork servers, case servers), apart, as for a local run
+        run_once(suite_path, "process", registry, folder, executor, first=2 * workers)
+        wall, cases = run_once(suite_path, "process", registry, folder, executor)
+    per_case, timed, ran = fixed_cost(wall * workers, cases)
+    print(
+        f"   dask   local:{workers}  {ran:5} cases run: wall {wall:7.1f} s, timed {timed:6.1f} s,"
+        f" fixed cost {per_case * 1e3:7.1f} ms per case per worker (wall × workers)"
+    )
+
+
+def _kept(case: Any) -> dict[str, Any]:
+    return {
+        "key": case.case_key,
+        "status": case.status,
+        "median_s": case.median_s,
+        "metrics": case.metrics,
+        "curve_steps": len(case.curve or []),
+    }
+
+
+# --- the breakdown of an inline case
+
+
+class Phases:
+    """Seconds spent in named functions of the harness, wrapped in place for one run."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.active: list[str] = []
+
+    def wrap(self, owner: Any, name: str, phase: str, within: str = "") -> Callable[[], None]:
+        """Time every call of ``owner.name`` as ``phase`` (not counted again inside a phase
+        of the same name, nor inside ``within``); returns the undo."""
+        original = getattr(owner, name)
+
+        @functools.wraps(original)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if phase in self.active or within in self.active:
+                return original(*args, **kwargs)
+            self.active.append(phase)
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[phase] += time.perf_counter() - started
+                self.active.remove(phase)
+
+        assign = object.__setattr__ if _frozen(owner) else setattr
+        assign(owner, name, timed)
+        return lambda: assign(owner, name, original)
+
+
+def _frozen(owner: Any) -> bool:
+    """A frozen dataclass instance (a ``Task``), whose fields only ``object.__setattr__`` sets."""
+    params = getattr(type(owner), "__dataclass_params__", None)
+    return not isinstance(owner, type) and params is not None and params.frozen
+
+
+@contextlib.contextmanager
+def phases_of(registry: Registry) -> Iterator[Phases]:
+    """The phases of the run's cases: functions that exist in every version since issue 3."""
+    phases = Phases()
+    db_write = "add_cases" if hasattr(ResultsDB, "add_cases") else "add_case"
+    targets = [
+        (executors.ProblemCache, "get", "problem generation (once per problem)"),
+        (executors, "execute", "execute"),
+        (execute_module, "measure", "timing"),
+        (execute_module, "_traced_peak", "tracemalloc call"),
+        (execute_module, "_convergence_curve", "convergence curve"),
+        (execute_module, "_seconds_per_step", "curve: seconds per step run"),
+        (executors.MachineRecorder, "record", "machine record"),
+        (ResultsDB, db_write, "database write"),
+    ]
+    undo = [phases.wrap(owner, name, phase) for owner, name, phase in targets]
+    undo += [
+        phases.wrap(task, "metrics", "metrics", within="convergence curve")
+        for task in registry.entries["task"].values()
+    ]
+    try:
+        yield phases
+    finally:
+        for step in undo:
+            step()
+
+
+def report_breakdown(name: str, suite_path: str, registry: Registry, folder: Path) -> None:
+    with phases_of(registry) as phases:
+        wall, cases = run_once(suite_path, "inline", registry, folder)
+    per_case, timed, ran = fixed_cost(wall, cases)
+    s = dict(phases.seconds)
+    curve = s.get("convergence curve", 0.0)
+    curve_metrics = curve - s.get("curve: seconds per step run", 0.0)
+    rows = {
+        "problem generation (once per problem)": s.get("problem generation (once per problem)"),
+        "warm-up, calibration, sampling loop (untimed)": s.get("timing", 0.0) - timed,
+        "tracemalloc call": s.get("tracemalloc call"),
+        "final metrics": s.get("metrics", 0.0),
+        "curve: seconds per step run": s.get("curve: seconds per step run"),
+        "curve: judging the steps": curve_metrics,
+        "execute, the rest (transfer, threads, stats)": s.get("execute", 0.0)
+        - s.get("timing", 0.0)
+        - s.get("tracemalloc call", 0.0)
+        - s.get("metrics", 0.0)
+        - curve,
+        "machine record": s.get("machine record"),
+        "database write": s.get("database write"),
+    }
+    accounted = sum(v or 0.0 for v in rows.values())
+    rows["runner and the rest"] = (wall - timed) - accounted
+    print(f"   {name}, inline, {ran} cases run: ms per case run")
+    for phase, seconds in rows.items():
+        print(f"     {phase:46} {(seconds or 0.0) / max(1, ran) * 1e3:8.2f}")
+    print(f"     {'fixed cost (wall less timed samples)':46} {per_case * 1e3:8.2f}")
+
+
+# --- unchanged results
+
+
+METRIC_FLOOR = 1e-9
+"""Metric changes are relative to max(|before|, this): a metric at round-off level (1e-16)
+that moves by 1e-16 is no change."""
+
+
+def compare(before_path: str, after_path: str, ignored: set[str]) -> None:
+    """Per-case median ratios (after / before) and metric differences, per saved run."""
+    before = json.loads(Path(before_path).read_text())
+    after = json.loads(Path(after_path).read_text())
+    for run in sorted(set(before) & set(after)):
+        b = {c["key"]: c for c in before[run] if c["status"] == "ok"}
+        a = {c["key"]: c for c in after[run] if c["status"] == "ok"}
+        shared = sorted(set(a) & set(b))
+        ratios = np.array([a[k]["median_s"] / b[k]["median_s"] for k in shared])
+        worst, where = 0.0, ""
+        for k in shared:
+            for metric, value in b[k]["metrics"].items():
+                if metric in ignored:
+                    continue
+                other = a[k]["metrics"].get(metric, float("nan"))
+                change = abs(other - value) / max(abs(value), METRIC_FLOOR)
+                if not change <= worst:  # NaN counts as the worst
+                    worst, where = change, metric
+        q = np.percentile(ratios, [10, 50, 90]) if len(ratios) else [np.nan] * 3
+        within = float(np.mean(np.abs(ratios - 1) <= 0.1)) if len(ratios) else np.nan
+        print(
+            f"   {run:14} {len(shared):5} cases ok in both (status differs: "
+            f"{sum(a[k]['status'] != b[k]['status'] for k in shared)}): median ratio after/before "
+            f"p10 {q[0]:.3f}, p50 {q[1]:.3f}, p90 {q[2]:.3f}, {within:.0%} within 10%; "
+            f"largest metric change {worst:.1e} ({where or 'none'})"
+        )
+
+
+# --- fidelity and repeatability (issue 3)
+
+
+def timeit_best_of_medians(call: Callable[[], Any], rounds: int = 5, repeat: int = 7) -> float:
     timer = timeit.Timer(call)
     number, _ = timer.autorange()
     return min(
@@ -52,7 +318,7 @@ def fidelity() -> None:
     }
     backend = Registry.load().backend("numpy")
     options = TimingOptions(warmup=2, min_time=0.02, min_samples=7, budget=0.5)
-    print("1. Fidelity: harness median against timeit best-of-medians (same process)")
+    print("Fidelity: harness median against timeit best-of-medians (same process)")
     print(f"   {'workload':28} {'harness':>12} {'timeit':>12} {'ratio':>7}")
     for name, call in workloads.items():
         ratios = []
@@ -60,67 +326,103 @@ def fidelity() -> None:
             ours = measure(call, backend, options).summary.median
             theirs = timeit_best_of_medians(call)
             ratios.append(ours / theirs)
-        ratio = statistics.median(ratios)
         print(
-            f"   {name:28} {ours * 1e6:10.1f}us {theirs * 1e6:10.1f}us {ratio:7.3f}"
-            f"   (rounds: {', '.join(f'{r:.3f}' for r in ratios)})"
+            f"   {name:28} {ours * 1e6:10.1f}us {theirs * 1e6:10.1f}us "
+            f"{statistics.median(ratios):7.3f}   (rounds: {', '.join(f'{r:.3f}' for r in ratios)})"
         )
 
 
-def run_smoke(db: Path) -> tuple[float, list[dict]]:
-    started = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-m", "harness", "run", "smoke", "--db", str(db), "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    wall = time.perf_counter() - started
-    if out.returncode not in (0, 1):
-        sys.exit(f"harness run failed:\n{out.stderr}")
-    return wall, json.loads(out.stdout)["cases"]
-
-
-def key(case: dict) -> str:
-    return json.dumps(
-        [case[k] for k in ("method", "params", "backend", "dtype", "sizes", "problem")]
-    )
-
-
-def repeatability_and_overhead() -> None:
-    # measure (or read) the roofline first, so that neither smoke run pays for it
-    threads = load("smoke", Registry.load()).options.threads
-    command = [sys.executable, "-m", "harness", "roofline"]
-    subprocess.run(
-        command + (["--threads", str(threads)] if threads else []), check=True, capture_output=True
-    )
+def repeatability(smoke: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        walls, runs = [], []
+        runs = []
         for i in range(2):
-            wall, cases = run_smoke(Path(tmp) / f"run{i}.sqlite")
-            walls.append(wall)
-            runs.append({key(c): c for c in cases if c["status"] == "ok"})
+            out = subprocess.run(
+                [sys.executable, "-m", "harness", "run", smoke, "--json", "--db", f"{tmp}/{i}.db"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if out.returncode not in (0, 1):
+                sys.exit(f"harness run failed:\n{out.stderr}")
+            cases = json.loads(out.stdout)["cases"]
+            runs.append({c["case_key"]: c for c in cases if c["status"] == "ok"})
     ratios = sorted(
         runs[1][k]["median_s"] / runs[0][k]["median_s"] for k in runs[0] if k in runs[1]
     )
-    within = sum(abs(r - 1) <= 0.05 for r in ratios) / len(ratios)
     q = np.percentile(ratios, [0, 10, 25, 50, 75, 90, 100])
-    print("\n2. Repeatability: smoke suite twice, per-case median ratio (second / first)")
+    print("Repeatability: smoke suite twice, per-case median ratio (second / first)")
     print(
         f"   {len(ratios)} cases; quantiles 0/10/25/50/75/90/100%: "
         + " ".join(f"{v:.3f}" for v in q)
     )
-    print(f"   within 5%: {within:.0%} of cases (goal: 90%)")
-    print("\n3. Overhead: wall time of the smoke suite against its timed regions")
-    for i, (wall, cases) in enumerate(zip(walls, runs, strict=True)):
-        timed = sum(c["number"] * sum(c["samples"]) for c in cases.values())
-        per_case = (wall - timed) / len(cases)
-        print(
-            f"   run {i + 1}: wall {wall:.1f} s, timed {timed:.1f} s ({timed / wall:.0%}), "
-            f"fixed cost {per_case * 1e3:.0f} ms per case ({len(cases)} cases run)"
-        )
+    print(f"   within 5%: {sum(abs(r - 1) <= 0.05 for r in ratios) / len(ratios):.0%} (goal: 90%)")
+
+
+def _without(argv: list[str], option: str) -> list[str]:
+    """``argv`` less ``option`` and its value (given as two words or as ``option=value``)."""
+    out, skip = [], False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == option:
+            skip = True
+        elif not word.startswith(option + "="):
+            out.append(word)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", default="smoke", help="the smoke suite (name or path)")
+    parser.add_argument("--tiny-cases", type=int, default=1000)
+    parser.add_argument("--modes", default="inline,process")
+    parser.add_argument("--suites", default="smoke,tiny")
+    parser.add_argument("--breakdown", action="store_true", help="the phases of inline cases")
+    parser.add_argument("--dask", type=int, default=0, help="also on a local Dask cluster")
+    parser.add_argument("--save", help="keep every case's median and metrics in this file")
+    parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"))
+    parser.add_argument("--ignore-metrics", default="", help="metrics --compare leaves out")
+    parser.add_argument("--fidelity", action="store_true", help="issue 3's figures instead")
+    args = parser.parse_args()
+    if args.compare:
+        print("Results after against before (same machine)")
+        compare(*args.compare, set(filter(None, args.ignore_metrics.split(","))))
+        return
+    if args.fidelity:
+        fidelity()
+        repeatability(args.smoke)
+        return
+    if "," in args.suites:  # each suite in a process of its own: its own fork server
+        with tempfile.TemporaryDirectory() as tmp:
+            saved = {}
+            for i, name in enumerate(args.suites.split(",")):
+                part = Path(tmp) / f"{i}.json"
+                argv = _without(_without(sys.argv[1:], "--suites"), "--save")
+                subprocess.run(
+                    [sys.executable, __file__, *argv, "--suites", name, "--save", str(part)],
+                    check=True,
+                )
+                saved |= json.loads(part.read_text())
+        if args.save:
+            Path(args.save).write_text(json.dumps(saved))
+        return
+    registry = Registry.load()
+    saved = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        suites = {"smoke": args.smoke, "tiny": str(tiny_suite(folder, args.tiny_cases))}
+        print("Fixed cost per case: wall time of the run's cases less their timed samples")
+        for name in args.suites.split(","):
+            report_throughput(name, suites[name], args.modes.split(","), registry, folder, saved)
+        if args.dask and "tiny" in args.suites:
+            report_dask(suites["tiny"], args.dask, registry, folder)
+        if args.breakdown:
+            print("Breakdown of the fixed cost")
+            for name in args.suites.split(","):
+                report_breakdown(name, suites[name], registry, folder)
+    if args.save:
+        Path(args.save).write_text(json.dumps(saved))
 
 
 if __name__ == "__main__":
-    fidelity()
-    repeatability_and_overhead()
+    main()

@@ -47,15 +47,15 @@ class FakeGPUBackend(NumpyBackend):
 
 @method(family="orthogonalizer")
 def kills_its_worker(G, *, xp, marker: str = "", kills: int = 1):
-    """Kills the Dask worker running it (the case process's grandparent: the worker starts
-    the fork server, which forks the case) on its first ``kills`` attempts, counted as lines
-    in ``marker``; then returns the polar factor."""
+    """Kills the Dask worker running it (the worker starts the fork server, which forks the
+    worker's case server, which forks the case process) on its first ``kills`` attempts,
+    counted as lines in ``marker``; then returns the polar factor."""
     attempts = Path(marker).read_text().count("\n") if Path(marker).exists() else 0
     if attempts < kills:
         with open(marker, "a") as out:
             out.write(f"{os.getpid()}\n")
-        os.kill(psutil.Process().parent().parent().pid, signal.SIGKILL)
-        os._exit(0)  # at once: the next call would find another grandparent
+        os.kill(psutil.Process().parent().parent().parent().pid, signal.SIGKILL)
+        os._exit(0)  # at once: the next call would find another ancestor
     u, _, vh = xp.linalg.svd(G, full_matrices=False)
     return u @ vh
 

@@ -70,14 +70,18 @@ def test_plugins_that_are_not_modules_cannot_go_to_a_worker():
 def test_unusual_deaths_and_unpicklable_problems_are_results_not_crashes():
     from harness.model.task import Problem
     from harness.run.case import Case, RunOptions
-    from harness.run.isolation import _death, run_in_worker
+    from harness.run.isolation import CaseWorkers, _death
 
     assert _death(-40) == "worker died from signal 40"
     assert _death(-11) == "worker died from SIGSEGV"
     case = Case("orthogonalize", "svd_polar", "numpy", "float64", {"m": 4, "n": 4}, {}, {}, 0)
     problem = Problem(inputs=(), reference={"unpicklable": lambda: None})
-    result = run_in_worker(case, {}, problem, Registry.load(), RunOptions())
-    assert result.status == "error" and result.message.startswith("cannot start a worker")
+    workers = CaseWorkers(Registry.load())
+    try:
+        result = workers.run(case, {}, problem, RunOptions())
+        assert result.status == "error" and result.message.startswith("cannot start a worker")
+    finally:
+        workers.close()
 
 
 @pytest.mark.slow

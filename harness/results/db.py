@@ -12,8 +12,10 @@ variable ``HARNESS_DB`` or the ``--db`` option of the CLI picks another.
   (task, method, backend, dtype, sizes, problem, the parameters the suite set, seed,
   repetition), unique within its run, so a resumed or merged run never holds a case twice.
 
-Each case is committed in its own transaction as it finishes, so a killed run loses at most
-the case in flight. The file is in WAL mode (readers never block the writer) and every
+Finished cases are committed a few at a time (``harness.run.runner``: at most
+``BATCH_CASES`` of them, or those finished within ``BATCH_SECONDS``, per transaction), so a
+killed run loses at most the cases not committed yet and the one in flight; a resume runs
+those again. The file is in WAL mode (readers never block the writer) and every
 write is a ``BEGIN IMMEDIATE`` transaction that waits up to ``BUSY_TIMEOUT_S`` for another
 writer, so two runs can write to one file at once.
 
@@ -594,15 +596,23 @@ class ResultsDB:
     def add_case(self, run_id: int, record: dict[str, Any], key: str | None = None) -> int:
         """Store one finished case (a ``CaseResult.record()``) in its own transaction; return
         its id. ``key`` is its ``case_key`` as planned (default: made from ``record``)."""
-        record = {"repetition": 0, **record}
-        row = {k: _json(v) if isinstance(v, dict | list) else v for k, v in record.items()}
-        row.update(run_id=run_id, finished_at=now(), case_key=key or case_key(record))
+        return self.add_cases(run_id, [(record, key)])[0]
+
+    def add_cases(self, run_id: int, cases: list[tuple[dict[str, Any], str | None]]) -> list[int]:
+        """Store finished cases, each a ``(CaseResult.record(), case_key or None)``, in one
+        transaction (all or none of them); return their ids."""
+        ids = []
         with self.transaction():
-            cur = self.conn.execute(
-                f"INSERT INTO cases ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                tuple(row.values()),
-            )
-        return _inserted_id(cur)
+            for record, key in cases:
+                record = {"repetition": 0, **record}
+                row = {k: _json(v) if isinstance(v, dict | list) else v for k, v in record.items()}
+                row.update(run_id=run_id, finished_at=now(), case_key=key or case_key(record))
+                cur = self.conn.execute(
+                    f"INSERT INTO cases ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                    tuple(row.values()),
+                )
+                ids.append(_inserted_id(cur))
+        return ids
 
     def _record(self, table: str, row: sqlite3.Row, build: Callable[..., Record]) -> Record:
         """``build`` of the decoded columns of ``row``; ``UnusableDatabase`` naming the row

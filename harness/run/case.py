@@ -87,7 +87,8 @@ class RunOptions:
 
     timing: TimingOptions = field(default_factory=TimingOptions)
     isolation: Literal["process", "inline"] = "process"
-    """``process``: each case in a fresh worker process; ``inline``: in this one (debugging)."""
+    """``process``: each case in a fresh process (forked from a warm case server,
+    ``harness.run.isolation``); ``inline``: in this one (debugging)."""
     timeout: float = 300.0
     """Seconds a case may take, in a worker, before it is killed."""
     memory_limit_mb: int | None = None
@@ -99,6 +100,12 @@ class RunOptions:
     concurrent_timing: bool = False
     """Distributed runs: let Dask workers that share a machine time cases at the same time
     (more throughput; their timings then disturb each other)."""
+    curves: Literal["full", "sparse", "none"] = "full"
+    """Convergence curves of iterative methods: every step (``full``), steps 1, 2, 4, ... and
+    the last (``sparse``), or none; judged by the task's per-step metrics where it has them."""
+    memory: Literal["traced", "rss"] = "traced"
+    """``traced``: the peak resident (device) memory and, from one extra untimed call, the
+    tracemalloc peak; ``rss``: the peak resident (device) memory alone."""
 
 
 @dataclass
@@ -118,12 +125,14 @@ class CaseResult:
     """``harness.run.stats.Summary`` of ``samples``."""
     metrics: dict[str, float] = field(default_factory=dict)
     curve: list[dict[str, float]] = field(default_factory=list)
-    """For iterative methods: the metrics after every step (``step`` 1, 2, ...)."""
+    """For iterative methods: the metrics after each step (``step`` 1, 2, ...) the run's
+    ``curves`` option judges, with the seconds to reach it."""
     flops: float | None = None
     peak_memory_bytes: int | None = None
     """Peak memory on the backend's device while the method ran (process RSS on CPU)."""
     traced_peak_bytes: int | None = None
-    """Peak of Python-visible allocations (tracemalloc; numpy arrays included) of one call."""
+    """Peak of Python-visible allocations (tracemalloc; numpy arrays included) of one call;
+    None with ``memory: rss``."""
     threads: list[dict[str, Any]] = field(default_factory=list)
     """The BLAS/OpenMP thread pools in force while the case ran (threadpoolctl)."""
     peak_fraction: float | None = None

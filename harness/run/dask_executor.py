@@ -3,10 +3,12 @@
 The client (the ``harness run`` process) submits the cases; each worker runs its case exactly
 as a local run does (``harness.run.executors.CaseRunner``): it loads the registry from the
 installed plugins (and the run's extra plugin modules), generates the problem from the seed,
-runs the case in a fresh process (``harness.run.isolation``: a crash or a timeout ends that case
-alone) and stamps the result with its own machine: fingerprint, roofline (measured there,
-once per machine), and its address. Results come back as they finish (``as_completed``) and
-only the client writes them to the database.
+runs the case in a fresh process forked from the worker's own case server
+(``harness.run.isolation``: a crash or a timeout ends that case alone; the server, the
+registry and the last problem are kept from case to case, as is the calls-per-sample
+calibration of each method and size) and stamps the result with its own machine:
+fingerprint, roofline (measured there, once per machine), and its address. Results come
+back as they finish (``as_completed``) and only the client writes them to the database.
 
 Measurement rules, with Dask worker resources:
 

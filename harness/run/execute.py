@@ -1,30 +1,45 @@
-"""Executing one case where it runs (a worker process, or inline): from problem to result.
+"""Executing one case where it runs (a case process, or inline): from problem to result.
 
 Outside the timed region, in order: limit the thread pools, move the inputs to the device,
 reset the peak-memory meter. Then the timing protocol (``harness.run.timing``) times the method
-alone. After it, untimed: read the peak memory, run one call under tracemalloc for the peak
-of Python-visible allocations, bring the output back as float64 for the task's metrics, and
-for an iterative method run it twice more: once for the time to each step (device synchronised
-at every step), once for the metrics of every iterate (the convergence curve).
+alone. After it, untimed: read the peak memory, with ``memory: traced`` run one call under
+tracemalloc for the peak of Python-visible allocations, bring the output back as float64 for
+the task's metrics, and for an iterative method (``curves`` other than ``none``) run it twice
+more: once for the time to each step (device synchronised at every step), once to judge the
+iterates of the curve's steps (``curve_steps``): with the task's per-step metrics
+(``Task.step_metrics``, a cheaper form where the task declares one) at every step, and with
+its full metrics at the last step, which are then the case's metrics for that iterate.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import tracemalloc
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from harness.model.task import Problem, Task
 from harness.plugins.discovery import describe_exception
 from harness.plugins.registry import Registry
 from harness.run.case import Case, CaseResult, RunOptions, Status
-from harness.run.timing import measure
+from harness.run.timing import Timing, measure
+
+_controller: tuple[int, ThreadpoolController] | None = None
+
+
+def thread_pools() -> ThreadpoolController:
+    """This process's BLAS/OpenMP thread pools (threadpoolctl), scanned once, and again only
+    after modules were imported (a library imported since may bring its own pool)."""
+    global _controller
+    if _controller is None or _controller[0] != len(sys.modules):
+        _controller = (len(sys.modules), ThreadpoolController())
+    return _controller[1]
 
 
 def to_host(output: Any, backend: Any) -> Any:
@@ -50,19 +65,27 @@ def _traced_peak(call: Any) -> int:
 
 
 def execute(
-    case: Case, params: dict[str, Any], problem: Problem, registry: Registry, options: RunOptions
+    case: Case,
+    params: dict[str, Any],
+    problem: Problem,
+    registry: Registry,
+    options: RunOptions,
+    number: int | None = None,
 ) -> CaseResult:
-    """Measure and judge one case that can run here; any exception becomes its ``error``."""
+    """Measure and judge one case that can run here; any exception becomes its ``error``.
+    ``number``: calls per sample calibrated by an earlier case of the same method and size
+    (``timing.measure`` re-checks it on the first sample)."""
     result = CaseResult(case, Status.OK, params=params)
     backend = registry.backend(case.backend)
     method = registry.method(case.method)
     task = registry.task(case.task)
-    limits = threadpool_limits(options.threads) if options.threads else contextlib.nullcontext()
+    pools = thread_pools()
+    limits = pools.limit(limits=options.threads) if options.threads else contextlib.nullcontext()
     try:
         with limits:
             result.threads = [
-                {k: pool.get(k) for k in ("internal_api", "num_threads")}
-                for pool in threadpool_info()
+                {k: pool.info().get(k) for k in ("internal_api", "num_threads")}
+                for pool in pools.lib_controllers
             ]
             inputs = tuple(backend.to_device(value, case.dtype) for value in problem.inputs)
             if options.timing.cache == "cold":
@@ -71,26 +94,29 @@ def execute(
             backend.reset_peak_memory()
             xp = backend.xp
 
-            def call() -> Any:
-                return method(*inputs, xp=xp, **params)
+            call: Callable[[], Any] = partial(method, *inputs, xp=xp, **params)
+            if task.loop is not None:  # the task's own loop runs the method (a training run)
+                call = task.loop.call(method, params, problem, backend, case.dtype)
 
-            timing = measure(call, backend, options.timing)
+            timing = measure(call, backend, options.timing, number)
             result.peak_memory_bytes = backend.peak_memory_bytes()
-            result.traced_peak_bytes = _traced_peak(call)
-            result.number, result.samples = timing.number, timing.samples
-            result.host_samples = timing.host_samples
-            result.stats = timing.summary.as_dict() if timing.summary else {}
+            if options.memory == "traced":
+                result.traced_peak_bytes = _traced_peak(call)
+            _keep_timing(result, timing)
             host = to_host(timing.output, backend)
             bad = _non_finite(host)
             if bad:
                 result.status, result.message = Status.ERROR, f"output has {bad} non-finite values"
                 return result
             result.metrics = _floats(task.metrics(problem, host))
-            if method.iterates is not None:  # untimed runs, for the convergence curve
+            if task.loop is not None:  # the loop recorded its curve as it ran
+                result.curve = task.loop.curve(problem, host)
+            elif method.iterates is not None and options.curves != "none":  # untimed runs
+                iterates = partial(method.iterates, *inputs, xp=xp, **params)
                 result.curve = _convergence_curve(
-                    partial(method.iterates, *inputs, xp=xp, **params), task, problem, backend
+                    iterates, task, problem, backend, options.curves, result.metrics
                 )
-            if method.flops is not None:
+            if method.flops is not None and task.loop is None:  # not for a loop
                 result.flops = float(method.flops(case.sizes, params))
     except Exception as exc:  # the method's (or a plugin's) failure is this case's result
         result.status, result.message = Status.ERROR, describe_exception(exc)
@@ -104,20 +130,46 @@ def execute(
     return result
 
 
+def _keep_timing(result: CaseResult, timing: Timing) -> None:
+    result.number, result.samples = timing.number, timing.samples
+    result.host_samples = timing.host_samples
+    result.stats = timing.summary.as_dict() if timing.summary else {}
+
+
+def curve_steps(steps: int, curves: Literal["full", "sparse"]) -> list[int]:
+    """The steps (1-based) a curve of ``steps`` steps judges: every one (``full``), or
+    ``sparse``: 1, 2, 4, 8, ... and the last."""
+    if curves == "full":
+        return list(range(1, steps + 1))
+    powers = [2**i for i in range(steps.bit_length()) if 2**i < steps]
+    return [*powers, steps] if steps else []
+
+
 def _convergence_curve(
-    iterates: Callable[[], Iterable[Any]], task: Task, problem: Problem, backend: Any
+    iterates: Callable[[], Iterable[Any]],
+    task: Task,
+    problem: Problem,
+    backend: Any,
+    curves: Literal["full", "sparse"],
+    final: dict[str, float],
 ) -> list[dict[str, float]]:
-    """The task's metrics after each step of an iterative method, with the seconds to reach
-    it: ``iterates()`` is run twice, once timed per step and once to judge each iterate."""
+    """The task's metrics after the ``curve_steps`` of an iterative method, with the seconds
+    to reach each: ``iterates()`` is run twice, once timed per step and once to judge the
+    iterates. A task's per-step metrics (``Task.step_metrics``) judge every step, and the
+    last step, the method's output, has the ``final`` (full) metrics of the case too."""
     seconds = _seconds_per_step(iterates(), backend)
-    return [
-        {
-            "step": step,
-            "seconds": elapsed,
-            **_floats(task.metrics(problem, to_host(iterate, backend))),
-        }
-        for step, (iterate, elapsed) in enumerate(zip(iterates(), seconds, strict=False), start=1)
-    ]
+    judged = set(curve_steps(len(seconds), curves))
+    step_metrics = task.step_metrics or task.metrics
+    curve = []
+    for step, (iterate, elapsed) in enumerate(zip(iterates(), seconds, strict=False), start=1):
+        if step not in judged:
+            continue
+        host = to_host(iterate, backend)
+        metrics = _floats(step_metrics(problem, host))
+        if step == len(seconds) and task.step_metrics is not None:
+            metrics |= final
+        curve.append({"step": step, "seconds": elapsed, **metrics})
+    return curve
 
 
 def _seconds_per_step(iterates: Any, backend: Any) -> list[float]:

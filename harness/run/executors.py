@@ -4,9 +4,10 @@ An executor takes the cases to run (the pending ones of a run) and yields a ``Ca
 each as it finishes, in whatever order they finish; the caller (``harness.run.runner``) stores
 each as it arrives, so only the process that holds the database writes to it.
 
-- ``LocalExecutor`` runs the cases one after another on this machine: each in a fresh worker
-  process (``harness.run.isolation``; the default) or, when the run's ``isolation`` is
-  ``inline``, in this process (for debugging: a crash takes the harness with it).
+- ``LocalExecutor`` runs the cases one after another on this machine: each in a fresh
+  process forked from a warm case server (``harness.run.isolation``; the default) or,
+  when the run's ``isolation`` is ``inline``, in this process (for debugging: a crash takes
+  the harness with it).
 - ``harness.run.dask_executor.DaskExecutor`` spreads them over the workers of a Dask cluster;
   each worker runs its cases exactly as ``LocalExecutor`` does here.
 
@@ -19,6 +20,8 @@ rate is computed. Results from several machines stay comparable that way.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import platform
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -27,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.model.backend import probe
+from harness.model.backend import Backend, probe
 from harness.model.params import bind
 from harness.model.sparse import is_sparse
 from harness.model.task import Problem
@@ -35,8 +38,8 @@ from harness.plugins.discovery import describe_exception
 from harness.plugins.registry import Registry
 from harness.run import metadata, roofline
 from harness.run.case import Case, CaseResult, RunOptions, Status
-from harness.run.execute import execute
-from harness.run.isolation import run_in_worker, start_workers
+from harness.run.execute import execute, thread_pools
+from harness.run.isolation import CaseWorkers, start_workers, workers_for
 
 OnStart = Callable[[Case], None]
 
@@ -49,20 +52,32 @@ class ProblemCache:
         self.key: tuple[Any, ...] | None = None
         self.problem: Problem | None = None
 
-    def get(self, case: Case) -> Problem:
+    def get(self, case: Case, threads: int | None = None) -> Problem:
+        """The problem of ``case``, generated with ``threads`` BLAS/OpenMP threads (the
+        run's ``threads``, as its cases: no more threads than the run allows the machine)."""
         if case.problem_key() != self.key:
             task = self.registry.task(case.task)
             structure = bind(task.params, case.problem)
-            self.problem = task.generate(case.sizes, np.random.default_rng(case.seed), **structure)
+            pools = thread_pools()
+            with pools.limit(limits=threads) if threads else contextlib.nullcontext():
+                rng = np.random.default_rng(case.seed)
+                self.problem = task.generate(case.sizes, rng, **structure)
             self.key = case.problem_key()
         assert self.problem is not None
         return self.problem
 
 
 def run_case(
-    case: Case, registry: Registry, problems: ProblemCache, options: RunOptions
+    case: Case,
+    registry: Registry,
+    problems: ProblemCache,
+    options: RunOptions,
+    number: int | None = None,
+    workers: CaseWorkers | None = None,
 ) -> CaseResult:
-    """Run one case as ``options`` say; never raises for what a plugin does."""
+    """Run one case as ``options`` say, inline or in a case process of ``workers`` (default:
+    this process's for ``registry``); ``number``: calls per sample an earlier case calibrated
+    (re-checked). Never raises for what a plugin does."""
     backend = registry.backend(case.backend)
     method = registry.method(case.method)
     params = bind(method.params, case.params)  # stored complete, whatever became of the case
@@ -75,7 +90,7 @@ def run_case(
     if reason is not None:
         return CaseResult(case, Status.UNSUPPORTED, reason, params)
     try:
-        problem = problems.get(case)
+        problem = problems.get(case, options.threads)
     except Exception as exc:  # the task plugin's failure: this case's result
         return CaseResult(
             case, Status.ERROR, f"problem generation failed: {describe_exception(exc)}", params
@@ -95,17 +110,28 @@ def run_case(
     if refusal is not None:
         return CaseResult(case, Status.UNSUPPORTED, refusal, params)
     if options.isolation == "inline":
-        return execute(case, params, problem, registry, options)
-    return run_in_worker(case, params, problem, registry, options)
+        return execute(case, params, problem, registry, options, number)
+    return (workers or workers_for(registry)).run(case, params, problem, options, number)
 
 
 def start_case_workers(registry: Registry, backends: Sequence[str]) -> None:
-    """Start the worker-process server warm: importing the plugin modules and the array
-    libraries of ``backends`` that are available here (only the first call counts)."""
-    used = [registry.backend(b) for b in sorted(set(backends))]
-    libraries = sorted({b.library for b in used if probe(b).available})
+    """Start the process server warm: importing the plugin modules, and the array libraries
+    and array-API namespaces (``Backend.xp``, often imported lazily, at a cost of 0.1 to
+    0.4 s a process) of ``backends`` that are available here (only the first call counts)."""
+    used = [
+        b for b in (registry.backend(name) for name in sorted(set(backends))) if probe(b).available
+    ]
+    libraries = sorted({b.library for b in used} | {_namespace(b) for b in used} - {""})
     plugins = [r.module.__name__ for r in registry.plugins if isinstance(r.module, ModuleType)]
     start_workers(libraries + plugins)
+
+
+def _namespace(backend: Backend) -> str:
+    """The module name of ``backend.xp`` (imported here, never computed with); "" if none."""
+    try:
+        return str(backend.xp.__name__)
+    except Exception:  # a plugin's namespace failing to import: the cases will say so
+        return ""
 
 
 class MachineRecorder:
@@ -115,14 +141,21 @@ class MachineRecorder:
     and thread count (``roofline.for_run``: read from the cache, or measured once).
 
     Metadata is collected once per backend and the roofline once per (backend, dtype,
-    threads) for the life of the process."""
+    threads) for the life of the process; each result gets its own copy of the record."""
 
     def __init__(self, registry: Registry):
         self.registry = registry
         self.metadata: dict[str, dict[str, Any]] = {}
         self.rooflines: dict[tuple[str, str, int | None], dict[str, Any] | None] = {}
+        self.records: dict[tuple[str, str, int | None, bool], dict[str, Any]] = {}
 
     def record(self, case: Case, options: RunOptions) -> dict[str, Any]:
+        key = (case.backend, case.dtype, options.threads, options.roofline)
+        if key not in self.records:
+            self.records[key] = self._record(case, options)
+        return dict(self.records[key])
+
+    def _record(self, case: Case, options: RunOptions) -> dict[str, Any]:
         if case.backend not in self.metadata:
             self.metadata[case.backend] = metadata.collect(self.registry, [case.backend])
         meta = self.metadata[case.backend]
@@ -153,18 +186,33 @@ class MachineRecorder:
         return measured.get(case.backend, {}).get(case.dtype)  # None where it cannot run
 
 
+def calibration_family(case: Case) -> tuple[Any, ...]:
+    """Cases whose calls per sample one calibration serves: the same method and parameters,
+    backend, dtype and sizes, on any problem (its spectrum, its seed)."""
+    params = json.dumps(case.params, sort_keys=True, default=str)
+    return (case.method, params, case.backend, case.dtype, tuple(sorted(case.sizes.items())))
+
+
 class CaseRunner:
     """Runs cases one at a time in this process's care: problem generation (consecutive
     cases on one problem share it), the case itself (``run_case``), and the stamp of the
-    machine that produced the result, with the result's fraction of its peak GEMM rate."""
+    machine that produced the result, with the result's fraction of its peak GEMM rate.
+
+    The calls per sample of a case that was timed stably (not ``unstable``) serve the next
+    case of its ``calibration_family``, whose first sample re-checks them (``timing``)."""
 
     def __init__(self, registry: Registry):
         self.registry = registry
         self.problems = ProblemCache(registry)
         self.machine = MachineRecorder(registry)
+        self.calibrations: dict[tuple[Any, ...], int] = {}
 
     def run(self, case: Case, options: RunOptions) -> CaseResult:
-        result = run_case(case, self.registry, self.problems, options)
+        family = calibration_family(case)
+        number = self.calibrations.get(family)
+        result = run_case(case, self.registry, self.problems, options, number)
+        if result.status == Status.OK and result.number and not result.unstable:
+            self.calibrations[family] = result.number
         result.machine = self.machine.record(case, options)
         peak = (result.machine["roofline"] or {}).get("gemm_gflops")
         if result.gflops and peak:
@@ -207,8 +255,8 @@ class Executor(ABC):
 
 
 class LocalExecutor(Executor):
-    """The cases one after another on this machine: each in a fresh worker process, or in
-    this process when ``options.isolation`` is ``inline``."""
+    """The cases one after another on this machine: each in a fresh process, or in this
+    process when ``options.isolation`` is ``inline``."""
 
     def run(
         self,

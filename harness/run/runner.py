@@ -5,10 +5,10 @@ The runner hands the cases to an executor (``harness.run.executors``: this machi
 checks that the backend can run there and that the method supports it in that dtype,
 recording why not as ``unavailable`` or ``unsupported``; generates the problem once in numpy
 float64 from the seed (shared by consecutive cases on the same problem); and runs the case in
-a fresh worker process (``harness.run.isolation``, the default) or inline (``harness.run.execute``).
+a fresh process (``harness.run.isolation``, the default) or inline (``harness.run.execute``).
 Each result comes back stamped with its machine and the fraction of that machine's measured
-GEMM rate it reached, and is stored in the results database (by this process alone) as it
-finishes.
+GEMM rate it reached, and is stored in the results database (by this process alone) a few
+cases per transaction (``ResultBatch``).
 
 A run is opened with its planned cases and options (``start_run``), then its cases run from
 that stored plan (``run_cases``), skipping those already stored: the same path runs a new
@@ -19,6 +19,7 @@ duplicates a finished case.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +35,11 @@ from harness.run.timing import TimingOptions
 from harness.suite.loader import Suite
 
 __all__ = ["ProblemCache", "resume_run", "run_case", "run_cases", "run_suite", "start_run"]
+
+BATCH_CASES = 8
+"""Finished cases stored in one transaction at most (fewer when they are slow)."""
+BATCH_SECONDS = 1.0
+"""Seconds after which the finished cases waiting are stored, however few."""
 
 
 def _metadata(registry: Registry, cases: list[Case], options: RunOptions) -> dict[str, Any]:
@@ -110,10 +116,39 @@ def run_cases(
         options = dataclasses.replace(options, isolation=isolation)
     stored = db.case_keys(run_id)
     todo = [case for case in _planned(run) if case.key() not in stored]
-    for result in (executor or LocalExecutor()).run(todo, registry, options, on_start):
-        db.add_case(run_id, result.record(), result.case.key())
-        on_result(result)
+    batch = ResultBatch(db, run_id)
+    try:
+        for result in (executor or LocalExecutor()).run(todo, registry, options, on_start):
+            batch.add(result)
+            on_result(result)
+    finally:  # stopped (Ctrl-C, SIGTERM, a failure): what finished is stored all the same
+        batch.commit()
     db.finish_run(run_id)
+
+
+class ResultBatch:
+    """Finished cases waiting to be stored, committed together in one transaction once there
+    are ``BATCH_CASES`` of them or ``BATCH_SECONDS`` have passed since the last commit (and
+    when the run ends or stops). A process killed outright (SIGKILL, power loss) loses only
+    the cases of the batch: fewer than ``BATCH_CASES``, finished within ``BATCH_SECONDS``;
+    ``harness run --resume`` runs them again."""
+
+    def __init__(self, db: ResultsDB, run_id: int):
+        self.db, self.run_id = db, run_id
+        self.pending: list[tuple[dict[str, Any], str | None]] = []
+        self.committed_at = time.monotonic()
+
+    def add(self, result: CaseResult) -> None:
+        self.pending.append((result.record(), result.case.key()))
+        waited = time.monotonic() - self.committed_at
+        if len(self.pending) >= BATCH_CASES or waited >= BATCH_SECONDS:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.pending:
+            self.db.add_cases(self.run_id, self.pending)
+            self.pending = []
+        self.committed_at = time.monotonic()
 
 
 def run_suite(

@@ -572,7 +572,7 @@ class _Validator:
                 f"{task.name!r} takes methods of family {task.family!r}",
             )
             return None
-        if method.tasks is not None and task.name not in method.tasks:
+        if not method.fits(task):  # among its tasks (or the task a training loop takes)
             self.issue(
                 at,
                 name_path,

@@ -67,12 +67,16 @@ TIMING_DESCRIPTIONS = {
     "adaptive": "Stop early once IQR/median is below this (0: off).",
     "cache": "warm, or cold: flush the caches (untimed) before every sample of one call.",
     "unstable_above": "Flag a case `unstable` when IQR/median exceeds this.",
-    "isolation": "process: a fresh worker process per case; inline: in the harness (debugging).",
+    "isolation": "process: a fresh process per case; inline: in the harness (debugging).",
     "timeout": "Seconds before a case's worker is killed (status `timeout`).",
     "memory_limit_mb": "Kill a worker whose resident memory passes this (status `crashed`).",
     "threads": "BLAS/OpenMP threads while a case runs (threadpoolctl); null: the default.",
     "roofline": "Measure (or read the cached) GEMM rate and bandwidth of the run's backends.",
     "concurrent_timing": "Distributed runs: let workers on one machine time cases at once.",
+    "curves": "Iterative methods' convergence curves: every step, steps 1, 2, 4, ... and the "
+    "last (sparse), or none.",
+    "memory": "traced: the peak memory and the tracemalloc peak of one extra call; rss: the "
+    "peak memory alone.",
 }
 
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
