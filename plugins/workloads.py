@@ -13,9 +13,16 @@ learning rate 0.05, for ``TRAIN_STEPS`` steps from a seed. At each step in ``CAP
 the gradient and the momentum buffer of ``fc1.weight`` (3072×768) and ``fc2.weight``
 (768×3072) are kept, in torch's (out, in) layout.
 
+Per-example gradients (``per_example_factors``): fc1 and fc2 act on each image's one
+activation vector, so the gradient of example i's own loss ℓᵢ with respect to the weight is the
+outer product δᵢ aᵢᵀ of the gradient δᵢ = ∂ℓᵢ/∂(layer output) and the layer's input aᵢ; their
+mean over the 1797 images is the captured batch gradient. The factors (aᵢ, δᵢ) are captured at
+the same steps, from the same (identical) training run, and kept in a cache file of their own.
+
 The matrices are cached in ``$HARNESS_CACHE`` (default ``~/.cache/linalg-harness``) as
-``digits-mlp-v<version>-seed<seed>.npz`` and regenerated when missing (a few seconds on two
-cores). Their spectra are tabulated in docs/methods.md.
+``digits-mlp-v<version>-seed<seed>.npz`` (the factors as ``...-per-example.npz``) and
+regenerated when missing (a few seconds on two cores). Their spectra are tabulated in
+docs/methods.md.
 """
 
 from __future__ import annotations
@@ -39,15 +46,18 @@ def key(layer: str, kind: str, step: int) -> str:
     return f"{layer}.{kind}.step{step}"
 
 
-def training_matrices(seed: int = 0) -> dict[str, np.ndarray]:
-    """Every captured matrix, keyed by ``key(layer, kind, step)``, as float64 numpy arrays.
+def training_matrices(seed: int = 0, per_example: bool = False) -> dict[str, np.ndarray]:
+    """Every captured matrix, keyed by ``key(layer, kind, step)``, as float64 numpy arrays;
+    with ``per_example``, the per-example gradient factors instead (kinds ``inputs`` and
+    ``output_gradients``, see ``per_example_factors``).
 
     Read from the cache, or generated (and cached) when the file is missing.
     """
-    name = f"digits-mlp-v{WORKLOAD_VERSION}-seed{seed}.npz"
+    suffix = "-per-example" if per_example else ""
+    name = f"digits-mlp-v{WORKLOAD_VERSION}-seed{seed}{suffix}.npz"
     matrices = cache.read(name, _load)
     if matrices is None:
-        matrices = _train(seed)
+        matrices = _train(seed, per_example)
         cache.write(name, lambda path: _save(path, matrices))
     return matrices
 
@@ -72,7 +82,21 @@ def training_matrix(layer: str, kind: str, step: int, seed: int = 0) -> np.ndarr
     return training_matrices(seed)[key(layer, kind, step)]
 
 
-def _train(seed: int) -> dict[str, np.ndarray]:
+def per_example_factors(layer: str, step: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(a, δ) for ``layer`` at training ``step``: a (1797 × in) the layer's inputs, δ (1797 ×
+    out) the gradients of each example's own loss with respect to the layer's outputs, so that
+    the per-example gradient of the weight (out × in) is Gᵢ = δᵢ aᵢᵀ and the captured batch
+    gradient is (1/1797) Σᵢ Gᵢ."""
+    if layer not in LAYERS or step not in CAPTURE_STEPS:
+        raise ValueError(
+            f"no per-example gradients of {layer} at step {step}: layers {LAYERS}, "
+            f"steps {CAPTURE_STEPS}"
+        )
+    factors = training_matrices(seed, per_example=True)
+    return factors[key(layer, "inputs", step)], factors[key(layer, "output_gradients", step)]
+
+
+def _train(seed: int, per_example: bool = False) -> dict[str, np.ndarray]:
     try:
         import torch
         from sklearn.datasets import load_digits
@@ -103,11 +127,23 @@ def _train(seed: int) -> dict[str, np.ndarray]:
     for step in range(1, TRAIN_STEPS + 1):
         optimizer.zero_grad()
         x = functional.gelu(model["embed"](pixels))
-        h = x + model["fc2"](functional.gelu(model["fc1"](model["ln1"](x))))
+        inputs = {"fc1": model["ln1"](x)}
+        outputs = {"fc1": model["fc1"](inputs["fc1"])}
+        inputs["fc2"] = functional.gelu(outputs["fc1"])
+        outputs["fc2"] = model["fc2"](inputs["fc2"])
+        for output in outputs.values():
+            output.retain_grad()
+        h = x + outputs["fc2"]
         loss = functional.cross_entropy(model["head"](model["ln2"](h)), labels)
         loss.backward()
         optimizer.step()
-        if step in CAPTURE_STEPS:
+        if step in CAPTURE_STEPS and per_example:
+            for layer in LAYERS:  # the mean loss's output gradient is δᵢ / N
+                captured[key(layer, "inputs", step)] = inputs[layer].detach().numpy().copy()
+                captured[key(layer, "output_gradients", step)] = outputs[
+                    layer
+                ].grad.detach().numpy() * len(labels)
+        elif step in CAPTURE_STEPS:
             for layer in LAYERS:
                 weight = model[layer].weight
                 momentum = optimizer.state[weight]["momentum_buffer"]

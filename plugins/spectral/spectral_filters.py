@@ -291,9 +291,13 @@ def _lanczos_last(A: Any, *rest: Any, xp: Any, steps: int = 30, seed: int = 0) -
 
 
 lanczos = dataclasses.replace(
-    method(family="spectral_filter", name="lanczos", dtypes=DTYPES, iterative=True)(
-        _lanczos_iterates
-    ),
+    method(
+        family="spectral_filter",
+        name="lanczos",
+        tasks=NORM_TASK | FILTER_TASK,
+        dtypes=DTYPES,
+        iterative=True,
+    )(_lanczos_iterates),
     fn=_lanczos_last,
 )
 
@@ -374,7 +378,7 @@ def chebyshev(
 # ----------------------------------------------------------------------------------- reference
 
 
-@method(family="spectral_filter", dtypes=DTYPES)
+@method(family="spectral_filter", tasks=NORM_TASK | FILTER_TASK, dtypes=DTYPES)
 def exact_eigh(A: Any, *rest: Any, xp: Any) -> Any:
     """The exact answer, by dense factorisation (O(n³); for n up to a few thousand).
 

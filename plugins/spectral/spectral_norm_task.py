@@ -90,9 +90,9 @@ def generate_spectral_norm(
     ``harness_builtins.workloads``; needs torch and scikit-learn; fc1 3072×768, fc2
     768×3072, so 768×3072 is a whole matrix). ``conv``: a circular convolution layer with
     m = c_out, n = c_in channels, a ``kernel_size``² kernel with i.i.d. N(0, 1/(c_in k²))
-    entries (He initialisation's scale), on ``image_size``² inputs; the input is the kernel
-    zero-padded to (c_out, c_in, image_size, image_size), and ‖W‖₂ = the largest singular
-    value over the per-frequency matrices of its 2-D DFT.
+    entries (LeCun's fan-in scale; He's would be 2/(c_in k²)), on ``image_size``² inputs; the
+    input is the kernel zero-padded to (c_out, c_in, image_size, image_size), and ‖W‖₂ = the
+    largest singular value over the per-frequency matrices of its 2-D DFT.
     """
     m, n = sizes["m"], sizes["n"]
     if matrix == "conv":
