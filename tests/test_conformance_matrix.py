@@ -43,6 +43,16 @@ TINY: dict[str, list[tuple[dict[str, int], dict[str, Any]]]] = {
     "trace_estimation": [({"n": 16}, {})],
     "spectral_norm": [({"m": 12, "n": 8}, {})],
     "graph_filter": [({"n": 9, "signals": 2}, {})],
+    "fisher_product": [({"gradients": 16, "m": 6, "n": 4}, {})],
+    "spd_sequence": [({"n": 6, "systems": 3}, {})],
+    "kernel_approximation": [
+        ({"n": 16, "d": 4, "features": 6}, {}),
+        ({"n": 16, "d": 4, "features": 6}, {"kernel": "softmax"}),
+    ],
+    "graph_embedding": [({"n": 32, "dim": 4}, {}), ({"n": 32, "dim": 4}, {"sparse": False})],
+    "streaming_pca": [({"n": 24, "d": 6, "k": 2}, {"batch": 8})],
+    "muon_training": [({"width": 8, "steps": 2}, {"eval_every": 1})],
+    "shampoo_training": [({"width": 8, "steps": 2}, {"eval_every": 1})],
 }
 """A tiny problem (sizes, problem parameters) of each task, a few for a task whose problems
 differ in kind (sparse and dense)."""

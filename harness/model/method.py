@@ -150,8 +150,10 @@ class Method:
         return self.supports(*inputs, **{k: context[k] for k in self.supports_wants})
 
     def fits(self, task: Any) -> bool:
-        """Whether it takes ``task``'s inputs: the same family, and among its ``tasks``."""
-        return task.family == self.family and (self.tasks is None or task.name in self.tasks)
+        """Whether it takes ``task``'s inputs: the same family, and among its ``tasks`` (for a
+        task with a ``loop``, the task whose methods the loop runs: ``Loop.takes``)."""
+        inputs_of = task.loop.takes if getattr(task, "loop", None) is not None else task.name
+        return task.family == self.family and (self.tasks is None or inputs_of in self.tasks)
 
     def __call__(self, *inputs: Any, xp: Any, **params: Any) -> Any:
         return self.fn(*inputs, xp=xp, **params)

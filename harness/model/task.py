@@ -4,11 +4,14 @@ A task plugin returns ``Task`` objects from its ``harness_tasks`` hook. A task o
 problem (generated once per case in numpy float64 from a seed, then cast and moved to each
 backend, so every backend sees the same matrix) and the judgement (metrics computed in
 float64 on the host from the method's output). Which methods it accepts is given by its
-family; how fast a method is, is the runner's business, not the task's.
+family; how fast a method is, is the runner's business, not the task's. A task may instead
+run another task's methods inside a loop of its own (``Loop``: a training run whose optimizer
+calls the case's orthogonalizer), and is then judged on what that loop returns.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +40,33 @@ Metrics = Callable[[Problem, Any], dict[str, float]]
 
 
 @dataclass(frozen=True)
+class Loop:
+    """How a task runs the methods of another task inside a loop of its own: a training task
+    runs an orthogonalizer inside the Muon optimizer, an inverse root inside Shampoo.
+
+    The case's method, with its parameters bound (``kernel(*inputs)``), is then not what the
+    harness calls: it times ``run(kernel, problem, backend=, dtype=)``, which calls the kernel
+    with the inputs of task ``takes`` (in ``dtype``, on ``backend``) wherever the loop needs
+    it, and returns arrays of ``backend``; the task's metrics judge that output, and ``curve``
+    reads the case's convergence curve from it (``{"step", "seconds", metric: value}`` rows).
+    ``Problem.inputs`` are then inputs of task ``takes`` like those the loop passes, so a
+    method's ``supports`` judges them as it would there.
+    """
+
+    takes: str
+    """The task whose methods it runs: every method that fits that task fits this one."""
+    run: Callable[..., Any]
+    curve: Callable[[Problem, Any], list[dict[str, float]]]
+
+    def call(
+        self, method: Any, params: dict[str, Any], problem: Problem, backend: Any, dtype: str
+    ) -> Callable[[], Any]:
+        """The call the harness times: this loop running ``method`` with ``params``."""
+        kernel = functools.partial(method, xp=backend.xp, **params)
+        return functools.partial(self.run, kernel, problem, backend=backend, dtype=dtype)
+
+
+@dataclass(frozen=True)
 class Task:
     """A named benchmark task for the methods of one family."""
 
@@ -54,6 +84,13 @@ class Task:
     exact: str | None = None
     """The ``Problem.reference`` entry that is an exact output of a method, if there is one:
     ``harness check-plugin`` checks the metrics are finite on it and on a perturbed copy."""
+    step_metrics: Metrics | None = None
+    """Cheaper metrics for each step of a convergence curve (e.g. an orthogonality error from
+    XᵀX where ``metrics`` takes an SVD); ``None``: ``metrics`` judges every step. The last
+    step has ``metrics`` too (``harness.run.execute``)."""
+    loop: Loop | None = None
+    """For a task that runs another task's methods inside a loop of its own (a training run):
+    that loop (see ``Loop``); ``None``: the harness calls the method on ``Problem.inputs``."""
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -78,11 +115,15 @@ def task(
     metrics: Metrics,
     example_sizes: tuple[int, ...] | None = None,
     exact: str | None = None,
+    step_metrics: Metrics | None = None,
+    loop: Loop | None = None,
 ) -> Callable[[Generator], Task]:
     """Decorator: make a ``Task`` from its generator; its parameters come from the signature.
 
     ``example_sizes`` are those of a small instance (in ``size_names`` order) for quick checks;
-    ``exact`` names the ``Problem.reference`` entry that is an exact output, if any.
+    ``exact`` names the ``Problem.reference`` entry that is an exact output, if any;
+    ``step_metrics``, cheaper metrics for the steps of a convergence curve, if any; ``loop``,
+    for a task that runs another task's methods inside a loop of its own (``Loop``).
     """
 
     def wrap(generate: Generator) -> Task:
@@ -96,6 +137,8 @@ def task(
             doc=inspect.cleandoc(generate.__doc__ or ""),
             example_sizes=tuple(example_sizes) if example_sizes is not None else None,
             exact=exact,
+            step_metrics=step_metrics,
+            loop=loop,
         )
 
     return wrap

@@ -10,9 +10,10 @@ G = U Σ Vᵀ with polar factor P = U Vᵀ:
   trust region, such as AuON, which is not an orthogonalizer);
 - ``alignment_error``: 1 − ⟨Q, P⟩ / (‖Q‖_F ‖P‖_F), one minus the cosine between Q and the
   polar factor (0 when Q is a positive multiple of P);
-- ``subspace_error``: ‖QQᵀ − PPᵀ‖_F / √k for a tall Q (QᵀQ − PᵀP for a wide one): whether
-  Q spans the column (row) space of G, which is what QR-type methods deliver even though
-  they are not the polar factor.
+- ``subspace_error``: ‖UUᵀ − PPᵀ‖_F / √k for U an orthonormal basis of range(Q) (of its row
+  space for a wide Q, against PᵀP): whether Q spans the column (row) space of G, which is
+  what QR-type methods deliver even though they are not the polar factor. Measured on the
+  orthonormalised output, so it is 0 for any Q with the right span, orthonormal or not.
 
 Which metric is meaningful for which method is in docs/methods.md: the polynomial methods
 and svd_polar aim at P (all metrics); QR, Cholesky QR, Gram–Schmidt aim at an orthonormal
@@ -26,7 +27,7 @@ metric is the maximum over the stack (the worst matrix).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 import numpy as np
@@ -35,13 +36,19 @@ from harness_builtins import workloads
 from harness import Problem, Task, hookimpl, task
 
 
-def _projector_distance(P: np.ndarray, Q: np.ndarray) -> float:
-    """‖QQᵀ − PPᵀ‖_F for tall P with orthonormal columns, through m×k and k×k products only.
+def _projector_distance(P: np.ndarray, U: np.ndarray, sigma: np.ndarray) -> float:
+    """‖UUᵀ − PPᵀ‖_F for tall P with orthonormal columns and U an orthonormal basis of
+    range(Q) (the left singular vectors ``U`` of Q, with singular values ``sigma``, kept
+    for singular values above max(m, n)·ε·σ₁): the
+    distance between the subspaces alone, whatever Q's column norms (for a Q that is not
+    orthonormal, ‖QQᵀ − PPᵀ‖ would mix in its orthogonality error even when its span is
+    exact), through m×k and k×k products only.
 
-    With A = PᵀQ and R = Q − PA (the part of Q outside range(P)), QQᵀ − PPᵀ =
+    With A = PᵀU and R = U − PA (the part of U outside range(P)), UUᵀ − PPᵀ =
     P(AAᵀ − I)Pᵀ + PARᵀ + RAᵀPᵀ + RRᵀ, whose blocks are mutually orthogonal, so its squared
     norm is ‖AAᵀ − I‖² + 2‖RAᵀ‖² + ‖RᵀR‖²: a sum of squares, free of cancellation.
     """
+    Q = U[:, sigma > max(U.shape) * np.finfo(float).eps * sigma[0]]
     A = P.T @ Q
     R = Q - P @ A
     k = A.shape[0]
@@ -56,8 +63,9 @@ def _matrix_metrics(P: np.ndarray, Q: np.ndarray) -> dict[str, float]:
     m, n = Q.shape
     k = min(m, n)
     small = (lambda X, Y: X.T @ Y) if m >= n else (lambda X, Y: X @ Y.T)
-    sigma = np.linalg.svd(Q, compute_uv=False)
-    subspace = _projector_distance(P, Q) if m >= n else _projector_distance(P.T, Q.T)
+    tall_P, tall_Q = (P, Q) if m >= n else (P.T, Q.T)
+    U, sigma, _ = np.linalg.svd(tall_Q, full_matrices=False)  # one SVD serves σ and the span
+    subspace = _projector_distance(tall_P, U, sigma)
     q_norm = np.linalg.norm(Q)
     return {
         "orthogonality_error": float(np.linalg.norm(small(Q, Q) - np.eye(k)) / math.sqrt(k)),
@@ -71,14 +79,50 @@ def _matrix_metrics(P: np.ndarray, Q: np.ndarray) -> dict[str, float]:
     }
 
 
-def orthogonalize_metrics(problem: Problem, Q: np.ndarray) -> dict[str, float]:
+def _matrix_step_metrics(P: np.ndarray, Q: np.ndarray) -> dict[str, float]:
+    """The metrics of a curve's step, from the k×k Gram matrix W = QᵀQ (QQᵀ when Q is wide)
+    instead of an SVD of Q: ``orthogonality_error`` ‖W − I‖_F / √k exactly;
+    ``max_sigma_error`` and ``spectral_norm_error`` from σᵢ = √λᵢ(W) (symmetric
+    eigenvalues of k×k, a few times cheaper than the m×n SVD; σ − 1 = (λ − 1)/(σ + 1) is
+    accurate to about k·ε·‖Q‖², which the curve's errors, far above it, never see);
+    ``polar_distance`` and ``alignment_error`` exactly (elementwise). ``subspace_error``
+    (a few more m×k×k products) is left to the full metrics, at the last step."""
+    m, n = Q.shape
+    k = min(m, n)
+    gram = Q.T @ Q if m >= n else Q @ Q.T
+    eigenvalues = np.clip(np.linalg.eigvalsh(gram), 0.0, None)
+    sigma_error = np.abs(eigenvalues - 1.0) / (np.sqrt(eigenvalues) + 1.0)
+    q_norm = math.sqrt(float(np.trace(gram)))
+    p_norm = np.linalg.norm(P)
+    return {
+        "orthogonality_error": float(np.linalg.norm(gram - np.eye(k)) / math.sqrt(k)),
+        "max_sigma_error": float(np.max(sigma_error)),
+        "polar_distance": float(np.linalg.norm(Q - P) / p_norm),
+        "spectral_norm_error": float(sigma_error[-1]),
+        "alignment_error": float(1.0 - np.sum(Q * P) / (q_norm * p_norm) if q_norm > 0 else 1.0),
+    }
+
+
+def _judged(
+    problem: Problem, Q: np.ndarray, judge: Callable[[np.ndarray, np.ndarray], dict[str, float]]
+) -> dict[str, float]:
+    """``judge(P, Q)`` against the polar factor P; for a stack, each metric's worst."""
     polar = problem.reference["polar"]
     if Q.shape != polar.shape:
         raise ValueError(f"output has shape {Q.shape}, expected {polar.shape}")
     if Q.ndim == 2:
-        return _matrix_metrics(polar, Q)
-    per_matrix = [_matrix_metrics(P, X) for P, X in zip(polar, Q, strict=True)]
+        return judge(polar, Q)
+    per_matrix = [judge(P, X) for P, X in zip(polar, Q, strict=True)]
     return {name: max(m[name] for m in per_matrix) for name in per_matrix[0]}
+
+
+def orthogonalize_metrics(problem: Problem, Q: np.ndarray) -> dict[str, float]:
+    return _judged(problem, Q, _matrix_metrics)
+
+
+def orthogonalize_step_metrics(problem: Problem, Q: np.ndarray) -> dict[str, float]:
+    """The metrics of each step of a convergence curve (``_matrix_step_metrics``)."""
+    return _judged(problem, Q, _matrix_step_metrics)
 
 
 def _random_orthonormal(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
@@ -119,6 +163,7 @@ def real_matrix(m: int, n: int, kind: str, layer: str, step: int, seed: int) -> 
     family="orthogonalizer",
     size_names=("m", "n"),
     metrics=orthogonalize_metrics,
+    step_metrics=orthogonalize_step_metrics,
     exact="polar",
 )
 def generate_orthogonalize(
