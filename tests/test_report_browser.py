@@ -10,7 +10,6 @@ Screenshots are kept under the test's tmp dir and copied to reports/test-artifac
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -18,25 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import launched_chromium
 from conftest import HARNESS, REPO, SitePackages
-from test_report_pages import mixed_cases, synthetic_run
+from test_report_pages import MIXED_SECTIONS, mixed_cases, synthetic_run
 
 from harness import report as html_report
 from harness.results.db import ResultsDB
-
-# CI sets HARNESS_REQUIRE_BROWSER=1 (.ci/run): there a missing browser fails, never skips.
-REQUIRED = os.environ.get("HARNESS_REQUIRE_BROWSER") == "1"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if REQUIRED:
-    import playwright.sync_api as sync_api
-
-    assert Path(CHROMIUM).is_file(), "HARNESS_REQUIRE_BROWSER=1 but there is no chromium"
-else:
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed (pip install '.[report]')"
-    )
-    if not Path(CHROMIUM).is_file():
-        pytest.skip("no chromium (Debian: apt-get install chromium)", allow_module_level=True)
 
 ARTIFACTS = REPO / "reports" / "test-artifacts"
 HOSTILE_METHOD = 'polar"><img src=x onerror="window.__xss=1">'
@@ -123,10 +109,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM)
-        yield chromium
-        chromium.close()
+    yield from launched_chromium()
 
 
 class Opened:
@@ -309,15 +292,7 @@ def test_the_contents_lead_to_every_section(mixed_site, open_page):
     page = opened.page
     links = page.locator("nav.toc a")
     titles = links.all_inner_texts()
-    assert titles == [
-        "Summary",
-        "Accuracy against time",
-        "Timing distributions",
-        "Scaling",
-        "Backends",
-        "Cases",
-        "Did not run",
-    ]
+    assert titles == MIXED_SECTIONS
     for i, title in enumerate(titles):
         links.nth(i).click()
         target = page.evaluate("location.hash")

@@ -10,29 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from browser import launched_chromium
 from test_report_charts import charted_rows, charts_page
 
 from harness.report.rows import Row, problem_groups
-
-REQUIRED = os.environ.get("HARNESS_REQUIRE_BROWSER") == "1"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if REQUIRED:
-    import playwright.sync_api as sync_api
-
-    assert Path(CHROMIUM).is_file(), "HARNESS_REQUIRE_BROWSER=1 but there is no chromium"
-else:
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed (pip install '.[report]')"
-    )
-    if not Path(CHROMIUM).is_file():
-        pytest.skip("no chromium (Debian: apt-get install chromium)", allow_module_level=True)
 
 CSV_PREFIX = "data:text/csv;charset=utf-8,"
 
@@ -48,10 +34,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Row]]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM)
-        yield chromium
-        chromium.close()
+    yield from launched_chromium()
 
 
 @pytest.fixture

@@ -179,17 +179,21 @@ def test_errors_count_by_magnitude_and_rounding_never_decides_a_level(tmp_path):
     assert levels[-1].tightest == 1e-15
 
 
+MIXED_SECTIONS = [
+    "Summary",
+    "Accuracy against time",
+    "Timing distributions",
+    "Scaling",
+    "Backends",
+    "Cases",
+    "Did not run",
+]
+"""The sections of the mixed run's task page, in order."""
+
+
 def test_the_task_page_opens_on_contents_then_summary_plots_and_table(tmp_path):
     page = Page((write_report(tmp_path, mixed_cases()) / "task-t.html").read_text())
-    assert page.headings == [
-        "Summary",
-        "Accuracy against time",
-        "Timing distributions",
-        "Scaling",
-        "Backends",
-        "Cases",
-        "Did not run",
-    ]
+    assert page.headings == MIXED_SECTIONS
     contents = [link for link in page.links if link.startswith("#")]
     assert contents[: len(page.headings)] == [
         "#summary",
