@@ -83,17 +83,13 @@ def execute(
     limits = pools.limit(limits=options.threads) if options.threads else contextlib.nullcontext()
     try:
         with limits:
-            result.threads = [
-                {k: pool.info().get(k) for k in ("internal_api", "num_threads")}
-                for pool in pools.lib_controllers
-            ]
+            result.threads = _thread_info(pools)
             inputs = tuple(backend.to_device(value, case.dtype) for value in problem.inputs)
             if options.timing.cache == "cold":
                 backend.flush_cache()  # allocate the flush buffer before the peak is reset
             backend.synchronize()
             backend.reset_peak_memory()
             xp = backend.xp
-
             call: Callable[[], Any] = partial(method, *inputs, xp=xp, **params)
             if task.loop is not None:  # the task's own loop runs the method (a training run)
                 call = task.loop.call(method, params, problem, backend, case.dtype)
@@ -128,6 +124,14 @@ def execute(
             f"non-finite metrics: {', '.join(bad_metrics)}",
         )
     return result
+
+
+def _thread_info(pools: ThreadpoolController) -> list[dict[str, Any]]:
+    """The BLAS/OpenMP pools a case ran with: their API and thread count."""
+    return [
+        {k: pool.info().get(k) for k in ("internal_api", "num_threads")}
+        for pool in pools.lib_controllers
+    ]
 
 
 def _keep_timing(result: CaseResult, timing: Timing) -> None:
