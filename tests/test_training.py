@@ -153,7 +153,8 @@ def test_methods_fit_by_the_task_their_loop_takes() -> None:
 @pytest.mark.slow
 def test_the_smoke_tier_runs_from_the_cli(tmp_path: Path) -> None:
     """`harness run suites/training.yaml --tier smoke`: every case ok, each with its loss curve
-    (loss against step and seconds) stored."""
+    (loss against step and seconds) stored; `harness report` draws the kernels and the
+    baselines in the task page's training section."""
     db = tmp_path / "t.sqlite"
     suite = ROOT / "suites" / "training.yaml"
     command = [
@@ -177,6 +178,14 @@ def test_the_smoke_tier_runs_from_the_cli(tmp_path: Path) -> None:
         assert case.metrics and case.metrics["val_loss"] < math.log(97)
     kernel_cases = [c for c in cases if c.task == "muon_training" and "optimizer" not in c.problem]
     assert kernel_cases and all("orthogonality_error" in c.curve[0] for c in kernel_cases)
+    report = [sys.executable, "-m", "harness", "report", "--db", str(db), "--out", "site"]
+    done = subprocess.run(report, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    page = (tmp_path / "site" / "task-muon_training.html").read_text()
+    training = page[page.index('<h2 id="training">') :]
+    for name in ("torch_muon", "adamw", "sgd", "newton_schulz", "svd_polar"):
+        assert f'data-name="{name}' in training  # kernels and baselines in the loss plots
+    assert '<table class="sortable training">' in training
 
 
 def test_a_method_refuses_in_training_what_it_refuses_on_its_own_task() -> None:

@@ -4,7 +4,8 @@ selector and tooltips; no network).
 
 Modules, one concept each: ``rows`` (cases with their repetitions merged), ``analysis``
 (Pareto front, scaling exponents, log floors), ``svg`` (plots), ``figure`` (a plot with its
-log/linear toggle and CSV data), ``charts`` (the report's plots),
+log/linear toggle and CSV data), ``charts`` (the report's plots), ``training``
+(a training task's loss plots and final-loss table),
 ``tables`` (sortable tables), ``markup`` (escaping and number formats), ``pages`` (the pages),
 ``site`` (the folder of pages, and publishing). ``docs/reports.md`` describes what each page
 shows.

@@ -15,7 +15,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from harness.report import charts, tables
+from harness.report import charts, tables, training
 from harness.report.headline import Headline, Level, Share, headline
 from harness.report.markup import attrs, esc
 from harness.report.rows import (
@@ -285,7 +285,9 @@ def task_page(rows: Sequence[Row]) -> str:
         _scaling_section(measured, styles),
         _backends_section(groups, measured, styles),
     ]
-    if main:
+    if training.is_training(ran):  # the loop's curve is the loss plots' data
+        sections.insert(1, Section("training", "Training runs", training.section(ran)))
+    elif main:
         sections.append(_convergence_section(groups, metrics, main, styles))
     sections.append(Section("cases", "Cases", tables.case_table(ran, metrics)))
     skipped = [r for r in rows if r.status in DID_NOT_RUN]
