@@ -71,19 +71,43 @@ ROOT_COEFFICIENTS: dict[tuple[int, int], Coefficients] = {
 """ROOT's size-adaptive sets, keyed by (min dim, max dim); any other shape uses Muon's."""
 
 
+def narrow_range(xp: Any, dtype: Any) -> bool:
+    """Whether ``dtype``'s largest value is below √(float32's largest), as float16's 65504 is:
+    the square of any of its entries is then finite in float32, while a sum of squares in the
+    dtype itself overflows (in float16, as soon as ‖X‖_F > 255.9). bfloat16 has float32's
+    range and is not narrow."""
+    return float(xp.finfo(dtype).max) < math.sqrt(float(xp.finfo(xp.float32).max))
+
+
+def frobenius_normalized(xp: Any, X: Any, scale: float, eps: float) -> Any:
+    """X / (‖X‖_F · scale + ε) per matrix of a stack, in X's dtype.
+
+    For a dtype of narrow range (``narrow_range``: float16) the norm and the division are
+    computed in float32 and the result cast back: numpy's float16 norm sums the squares in
+    float16, which overflows to inf (and X₀ to 0) for ‖X‖_F > 255.9, and ‖X‖_F itself may
+    exceed 65504 where every entry does not. The result has ‖X₀‖_F ≤ 1, so its entries and
+    everything the iteration computes from it stay in range.
+    """
+    if not narrow_range(xp, X.dtype):
+        return X / (frobenius(xp, X) * scale + eps)
+    single = xp.astype(X, xp.float32)
+    return xp.astype(single / (frobenius(xp, single) * scale + eps), X.dtype)
+
+
 def odd_polynomial_iterates(
     xp: Any, G: Any, schedule: Schedule, steps: int, eps: float
 ) -> Iterator[Any]:
     """The shared Newton–Schulz loop: yields X after each of ``steps`` steps.
 
     X₀ = G / (‖G‖_F · s + ε) on the wide orientation (Gᵀ if m > n, so that A = X Xᵀ is the
-    smaller Gram matrix); step t: A = X Xᵀ, X ← a X + (b A + c A²) X with (a, b, c) the
-    schedule's t-th set. Works on stacks of matrices (leading batch axes).
+    smaller Gram matrix), computed in float32 for a float16 G (``frobenius_normalized``);
+    step t, in G's dtype: A = X Xᵀ, X ← a X + (b A + c A²) X with (a, b, c) the schedule's
+    t-th set. Works on stacks of matrices (leading batch axes).
     """
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
     X, transposed = wide(xp, G)
-    X = X / (frobenius(xp, X) * schedule.scale + eps)
+    X = frobenius_normalized(xp, X, schedule.scale, eps)
     for step in range(steps):
         a, b, c = schedule.at(step)
         A = X @ xp.matrix_transpose(X)
@@ -127,12 +151,13 @@ def newton_schulz(
 
     X₀ = G / (‖G‖_F · s + ε) on the wide orientation; then ``steps`` times A = X Xᵀ,
     X ← a X + (b A + c A²) X. The Frobenius normalisation puts every singular value in
-    (0, 1], where the polynomial pushes them towards 1. ``coefficients`` names the (a, b, c)
-    schedule: ``cubic`` (1.5, −0.5, 0) and ``quintic`` (15/8, −10/8, 3/8) converge;
-    ``muon`` (3.4445, −4.7750, 2.0315; Jordan et al. 2024, run for 5 steps in bfloat16)
-    stalls with σ in about [0.68, 1.13]; ``you`` is a 5-step per-step set;
-    ``polar_express`` (Amsel et al. 2025) is the published 8-step optimal schedule with
-    safety factor 1.01 (s = 1.01). Per-step schedules repeat their last step.
+    (0, 1], where the polynomial pushes them towards 1; in float16 it is computed in float32
+    (the sum of squares overflows float16 from ‖G‖_F ≈ 256), the steps in float16.
+    ``coefficients`` names the (a, b, c) schedule: ``cubic`` (1.5, −0.5, 0) and ``quintic``
+    (15/8, −10/8, 3/8) converge; ``muon`` (3.4445, −4.7750, 2.0315; Jordan et al. 2024, run
+    for 5 steps in bfloat16) stalls with σ in about [0.68, 1.13]; ``you`` is a 5-step
+    per-step set; ``polar_express`` (Amsel et al. 2025) is the published 8-step optimal
+    schedule with safety factor 1.01 (s = 1.01). Per-step schedules repeat their last step.
     ``coefficients: custom`` takes the schedule from ``custom``, a flat list
     [a₁, b₁, c₁, a₂, b₂, c₂, ...] (s = 1; the last triple repeats), e.g.
     ``custom: [3.4445, -4.7750, 2.0315]``. Yields the iterate after every step; works on
@@ -193,7 +218,8 @@ def root(
     split as G = B + O by soft-thresholding at τ = the ``quantile``-quantile of |G|
     (O = sign(G) max(|G| − τ, 0), B = G − O = clip(G, −τ, τ)) and only B is orthogonalised;
     the outliers O are dropped from the update. The task still scores the output against
-    the polar factor of the whole G. Yields the iterate after every step.
+    the polar factor of the whole G. Normalised and iterated as ``newton_schulz`` (the
+    norm in float32 for a float16 input). Yields the iterate after every step.
     """
     p, q = sorted(G.shape[-2:])
     schedule = Schedule((ROOT_COEFFICIENTS.get((p, q), MUON),))
