@@ -4,7 +4,7 @@ The names a plugin author needs are importable from here; see docs/writing-plugi
 """
 
 from harness.model.backend import Availability, Backend
-from harness.model.method import FAMILIES, Method, method
+from harness.model.method import FAMILIES, Footprint, Method, method
 from harness.model.params import Param
 from harness.model.task import Loop, Problem, Task, task
 from harness.plugins.hookspecs import hookimpl
@@ -15,6 +15,7 @@ __all__ = [
     "FAMILIES",
     "Availability",
     "Backend",
+    "Footprint",
     "Loop",
     "Method",
     "Param",

@@ -8,6 +8,7 @@ matrix to dense; and the scatter-add the standard lacks (``gathered_row_sums``,
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -197,3 +198,17 @@ def scatter_add_rows(xp: Any, X: Any, index: np.ndarray, rows: int) -> Any:
         else:
             Y.index_add_(0, column, X)
     return Y
+
+
+INDEX_BYTES = 4
+"""Bytes of a sparse matrix's column index and row pointer as bytes models count them
+(scipy's int32); torch's int64 indices move more, so their share of bandwidth is a lower
+bound there."""
+
+
+def matrix_bytes(A: Any, word: int) -> float:
+    """Bytes one pass over A reads: its values, and for a sparse A (CSR) its column indices
+    and row pointers."""
+    if is_sparse(A):
+        return float(A.nnz * (word + INDEX_BYTES) + (A.shape[0] + 1) * INDEX_BYTES)
+    return float(math.prod(A.shape) * word)

@@ -22,8 +22,22 @@ unchanged results: the distribution of per-case median ratios and the largest re
 metric difference. The script uses only the harness's stable API, so it can measure an older
 checkout (``PYTHONPATH`` pointing at that checkout's ``harness`` and ``harness_builtins``).
 
-Fidelity and repeatability (``--fidelity``; issue 3): numpy workloads timed by the harness
-and by ``timeit``, interleaved; the smoke suite run twice, its per-case median ratios.
+Fidelity and repeatability (``--fidelity``; issues 3, 18; ``--only fidelity`` or ``--only
+repeatability`` runs one part):
+
+- fidelity: three numpy workloads (a sum of 20k floats, 360² and 1600² matmuls, nominally
+  ~10 µs, ~1 ms and ~100 ms), each timed by the harness's ``measure()`` in this process, by
+  pyperf (a script of its own run in a subprocess, whose worker processes pyperf spawns:
+  ``PYPERF_SETTINGS``) and by timeit (the median of 7 autoranged repeats, in this process),
+  interleaved over ``ROUNDS`` rounds so that drift hits all three alike, at ``--threads``
+  BLAS threads (default 1; 0: the library's default). It prints each one's median over the
+  rounds, the median of the per-round ratios harness / pyperf and harness / timeit, and the
+  per-round ratios to pyperf. pyperf is a dev dependency (``pip install pyperf``);
+- repeatability: for each value of ``--rounds`` (default ``1,3``; ``suite``: the suite's own
+  timing), a copy of the smoke suite (``--smoke``) with ``timing: {rounds: N}`` merged in,
+  run twice by ``python -m harness run COPY --json``; it prints the quantiles of the per-case
+  median ratios (second / first), the share within 5% (the goal: 90% on a quiet machine)
+  and the wall time of each run.
 """
 
 from __future__ import annotations
@@ -31,6 +45,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import importlib.util
 import json
 import statistics
 import subprocess
@@ -44,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from harness.plugins.registry import Registry
 from harness.results.db import ResultsDB
@@ -294,68 +310,198 @@ def compare(before_path: str, after_path: str, ignored: set[str]) -> None:
         )
 
 
-# --- fidelity and repeatability (issue 3)
+# --- fidelity and repeatability (issues 3, 18)
 
 
-def timeit_best_of_medians(call: Callable[[], Any], rounds: int = 5, repeat: int = 7) -> float:
+WORKLOADS = """\
+import numpy as np
+
+rng = np.random.default_rng(0)
+vector = rng.standard_normal(20_000)
+small = rng.standard_normal((360, 360))
+large = rng.standard_normal((1600, 1600))
+workloads = {
+    "~10 us: sum of 20k floats": vector.sum,
+    "~1 ms: 360^2 matmul": lambda: small @ small,
+    "~100 ms: 1600^2 matmul": lambda: large @ large,
+}
+"""
+"""The fidelity workloads, one source run both here and in pyperf's worker processes, so
+that both time the same calls on the same data (same sizes, same seed)."""
+
+PYPERF_SCRIPT = """\
+import pyperf
+from threadpoolctl import threadpool_limits
+
+{workloads}
+if {threads}:
+    threadpool_limits({threads})
+call = list(workloads.values())[{index}]
+
+
+def time_loops(loops):
+    started = pyperf.perf_counter()
+    for _ in range(loops):
+        call()
+    return pyperf.perf_counter() - started
+
+
+pyperf.Runner().bench_time_func("workload", time_loops)
+"""
+"""A pyperf benchmark of one workload (by its index), at the harness's BLAS threads."""
+
+PYPERF_SETTINGS = ["--processes", "6", "--values", "3", "--warmups", "1", "--min-time", "0.1"]
+"""pyperf's loops per value calibrated to 0.1 s (its default), in 6 worker processes of one
+warm-up and 3 values each (its default: 20 processes, 3 values; ``--fast``: 10 and 2): a few
+seconds per workload and round."""
+
+
+def fidelity_workloads() -> dict[str, Callable[[], Any]]:
+    namespace: dict[str, Any] = {}
+    exec(WORKLOADS, namespace)
+    return namespace["workloads"]
+
+
+def pyperf_median(folder: Path, index: int, threads: int) -> float:
+    """Seconds per call of workload ``index``: the median of pyperf's values, from a pyperf
+    run in worker processes of its own."""
+    import pyperf
+
+    script = folder / f"pyperf_workload_{index}.py"
+    script.write_text(PYPERF_SCRIPT.format(workloads=WORKLOADS, threads=threads, index=index))
+    output = folder / f"pyperf-{time.monotonic_ns()}.json"
+    out = subprocess.run(
+        [sys.executable, str(script), *PYPERF_SETTINGS, "--quiet", "-o", str(output)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        sys.exit(f"pyperf failed:\n{out.stdout}{out.stderr}")
+    return pyperf.Benchmark.load(str(output)).median()
+
+
+def timeit_median(call: Callable[[], Any], repeat: int = 7) -> float:
+    """Seconds per call: the median of ``repeat`` timeit repeats, autoranged (0.2 s each)."""
     timer = timeit.Timer(call)
     number, _ = timer.autorange()
-    return min(
-        statistics.median(timer.repeat(repeat=repeat, number=number)) / number
-        for _ in range(rounds)
-    )
+    return statistics.median(timer.repeat(repeat=repeat, number=number)) / number
 
 
-def fidelity() -> None:
-    rng = np.random.default_rng(0)
-    vector = rng.standard_normal(20_000)
-    small = rng.standard_normal((360, 360))
-    large = rng.standard_normal((1600, 1600))
-    workloads = {
-        "~10 us: sum of 20k floats": vector.sum,
-        "~1 ms: 360^2 matmul": lambda: small @ small,
-        "~100 ms: 1600^2 matmul": lambda: large @ large,
-    }
+def fidelity(threads: int) -> None:
+    """The harness's median of each workload against pyperf's and timeit's, interleaved over
+    ``ROUNDS`` rounds so that drift hits all three alike."""
+    import pyperf
+    from threadpoolctl import threadpool_limits
+
     backend = Registry.load().backend("numpy")
     options = TimingOptions(warmup=2, min_time=0.02, min_samples=7, budget=0.5)
-    print("Fidelity: harness median against timeit best-of-medians (same process)")
-    print(f"   {'workload':28} {'harness':>12} {'timeit':>12} {'ratio':>7}")
-    for name, call in workloads.items():
-        ratios = []
-        for _ in range(ROUNDS):  # interleaved, so drift hits both alike
-            ours = measure(call, backend, options).summary.median
-            theirs = timeit_best_of_medians(call)
-            ratios.append(ours / theirs)
-        print(
-            f"   {name:28} {ours * 1e6:10.1f}us {theirs * 1e6:10.1f}us "
-            f"{statistics.median(ratios):7.3f}   (rounds: {', '.join(f'{r:.3f}' for r in ratios)})"
-        )
-
-
-def repeatability(smoke: str) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        runs = []
-        for i in range(2):
-            out = subprocess.run(
-                [sys.executable, "-m", "harness", "run", smoke, "--json", "--db", f"{tmp}/{i}.db"],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if out.returncode not in (0, 1):
-                sys.exit(f"harness run failed:\n{out.stderr}")
-            cases = json.loads(out.stdout)["cases"]
-            runs.append({c["case_key"]: c for c in cases if c["status"] == "ok"})
-    ratios = sorted(
-        runs[1][k]["median_s"] / runs[0][k]["median_s"] for k in runs[0] if k in runs[1]
-    )
-    q = np.percentile(ratios, [0, 10, 25, 50, 75, 90, 100])
-    print("Repeatability: smoke suite twice, per-case median ratio (second / first)")
+    blas = f"{threads} BLAS thread{'s' if threads > 1 else ''}" if threads else "BLAS default"
     print(
-        f"   {len(ratios)} cases; quantiles 0/10/25/50/75/90/100%: "
-        + " ".join(f"{v:.3f}" for v in q)
+        f"Fidelity: harness median (this process) against pyperf's (worker processes) and "
+        f"timeit's median of 7 (this process), {ROUNDS} rounds interleaved, {blas}"
     )
-    print(f"   within 5%: {sum(abs(r - 1) <= 0.05 for r in ratios) / len(ratios):.0%} (goal: 90%)")
+    print(f"   pyperf {pyperf.__version__}: {' '.join(PYPERF_SETTINGS)}, loops calibrated")
+    print(
+        f"   {'workload':26} {'harness':>10} {'pyperf':>10} {'timeit':>10} "
+        f"{'/pyperf':>8} {'/timeit':>8}   per round: harness / pyperf"
+    )
+    limits = threadpool_limits(threads) if threads else contextlib.nullcontext()
+    with tempfile.TemporaryDirectory() as tmp, limits:
+        for index, (name, call) in enumerate(fidelity_workloads().items()):
+            ours, perf, theirs = [], [], []
+            for _ in range(ROUNDS):
+                ours.append(measure(call, backend, options).summary.median)
+                perf.append(pyperf_median(Path(tmp), index, threads))
+                theirs.append(timeit_median(call))
+            by_round = [o / p for o, p in zip(ours, perf, strict=True)]
+            vs_timeit = [o / t for o, t in zip(ours, theirs, strict=True)]
+            median = statistics.median
+            print(
+                f"   {name:26} {_duration(median(ours))} {_duration(median(perf))} "
+                f"{_duration(median(theirs))} {median(by_round):8.3f} {median(vs_timeit):8.3f}"
+                f"   {', '.join(f'{r:.3f}' for r in by_round)}"
+            )
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` in µs or ms, 10 characters wide."""
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:7.2f} us"
+    return f"{seconds * 1e3:7.2f} ms"
+
+
+def smoke_copy(smoke: str, rounds: int | None, folder: Path) -> Path:
+    """A copy of the smoke suite (a name or a path, found as ``harness run`` finds it) with
+    ``rounds`` in its timing block (``None``: the suite's own timing, unchanged)."""
+    from harness.suite.files import SUFFIXES, resolve
+
+    source = resolve(smoke)
+    doc = yaml.safe_load(source.read_text())
+    if rounds is not None:
+        doc["timing"] = {**(doc.get("timing") or {}), "rounds": rounds}
+    parent = doc.get("extends")
+    if isinstance(parent, str) and parent.endswith(SUFFIXES):  # relative to the source
+        doc["extends"] = str((source.parent / parent).resolve())
+    path = folder / f"{source.stem}-rounds-{rounds or 'suite'}.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def repeatability(smoke: str, rounds: list[int | None]) -> None:
+    """The smoke suite run twice for each ``rounds`` value: the per-case median ratios."""
+    print("Repeatability: the smoke suite run twice, per-case median ratio (second / first)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in rounds:
+            suite = smoke_copy(smoke, n, Path(tmp))
+            runs, walls = [], []
+            for i in range(2):
+                started = time.perf_counter()
+                db = f"{tmp}/{suite.stem}-{i}.db"
+                out = subprocess.run(
+                    [sys.executable, "-m", "harness", "run", str(suite), "--json", "--db", db],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                walls.append(time.perf_counter() - started)
+                if out.returncode not in (0, 1):
+                    sys.exit(f"harness run {suite.name} failed:\n{out.stderr}")
+                cases = json.loads(out.stdout)["cases"]
+                runs.append({c["case_key"]: c for c in cases if c["status"] == "ok"})
+            ratios = sorted(
+                runs[1][k]["median_s"] / runs[0][k]["median_s"] for k in runs[0] if k in runs[1]
+            )
+            label = f"rounds {n}" if n is not None else "the suite's own timing"
+            if not ratios:
+                print(f"   {label}: no case ok in both runs")
+                continue
+            q = np.percentile(ratios, [0, 10, 25, 50, 75, 90, 100])
+            within = sum(abs(r - 1) <= 0.05 for r in ratios) / len(ratios)
+            print(
+                f"   {label}: {len(ratios)} cases; quantiles 0/10/25/50/75/90/100%: "
+                + " ".join(f"{v:.3f}" for v in q)
+            )
+            print(
+                f"      within 5%: {within:.0%} (goal: 90%); wall "
+                + " s, ".join(f"{w:.1f}" for w in walls)
+                + " s"
+            )
+
+
+def rounds_values(text: str) -> list[int | None]:
+    """``--rounds``: integers of at least 1, or ``suite`` (its own timing, unchanged)."""
+    values: list[int | None] = []
+    for word in text.split(","):
+        if word.strip() == "suite":
+            values.append(None)
+        elif word.strip().isdigit() and int(word) >= 1:
+            values.append(int(word))
+        else:
+            raise argparse.ArgumentTypeError(
+                f"not a rounds value (an integer >= 1, or suite): {word}"
+            )
+    return values
 
 
 def _without(argv: list[str], option: str) -> list[str]:
@@ -382,15 +528,36 @@ def main() -> None:
     parser.add_argument("--save", help="keep every case's median and metrics in this file")
     parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"))
     parser.add_argument("--ignore-metrics", default="", help="metrics --compare leaves out")
-    parser.add_argument("--fidelity", action="store_true", help="issue 3's figures instead")
+    parser.add_argument(
+        "--fidelity", action="store_true", help="fidelity and repeatability instead (issues 3, 18)"
+    )
+    parser.add_argument(
+        "--only", choices=["fidelity", "repeatability"], help="--fidelity: one part only"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="--fidelity: BLAS threads (0: the default)"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=rounds_values,
+        default="1,3",
+        help="--fidelity: the smoke suite's timing.rounds values to compare (suite: its own)",
+    )
     args = parser.parse_args()
     if args.compare:
         print("Results after against before (same machine)")
         compare(*args.compare, set(filter(None, args.ignore_metrics.split(","))))
         return
     if args.fidelity:
-        fidelity()
-        repeatability(args.smoke)
+        if args.only != "repeatability":
+            if importlib.util.find_spec("pyperf") is None:
+                sys.exit(
+                    "--fidelity compares against pyperf, which is not installed: "
+                    "pip install pyperf (it is in the dev extra)"
+                )
+            fidelity(args.threads)
+        if args.only != "fidelity":
+            repeatability(args.smoke, args.rounds)
         return
     if "," in args.suites:  # each suite in a process of its own: its own fork server
         with tempfile.TemporaryDirectory() as tmp:

@@ -77,7 +77,7 @@ def test_roofline_is_measured_once_then_read_from_the_cache(tmp_path):
     first = run_cli(*args, env=env)
     assert first.returncode == 0, first.stderr
     measured = json.loads(first.stdout)["numpy"]["float64"]
-    assert measured["gemm_gflops"] > 0 and measured["copy_gbs"] > 0 and measured["gemm_n"] >= 256
+    assert measured["gemm_gflops"] > 0 and measured["copy_gbs"] > 0 and measured["gemm_shape"]
     again = json.loads(run_cli(*args, env=env).stdout)["numpy"]["float64"]
     assert again == measured  # from the cache, not measured again
     assert run_cli("roofline", "--backend", "numpi", env=env).returncode == 2

@@ -12,7 +12,7 @@ import pytest
 from conftest import HARNESS
 from v1_database import write_v1
 
-from harness.results.db import SCHEMA_VERSION, ResultsDB, ResumeError, case_key
+from harness.results.db import SCHEMA, SCHEMA_VERSION, ResultsDB, ResumeError, case_key
 
 
 def _layout(path) -> dict[str, set]:
@@ -33,7 +33,7 @@ def test_a_v1_file_is_migrated_to_the_current_schema(tmp_path):
     path = tmp_path / "v1.sqlite"
     write_v1(path)
     db = ResultsDB(path)
-    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     ResultsDB(tmp_path / "fresh.sqlite").close()
     assert _layout(path) == _layout(tmp_path / "fresh.sqlite")  # columns, types, indexes
 
@@ -83,13 +83,48 @@ def test_a_failed_migration_leaves_the_file_as_it_was(tmp_path):
     assert conn.execute("SELECT count(*) FROM cases").fetchone()[0] == 4
 
 
+def test_a_v2_file_gets_the_above_peak_flag_from_its_peak_fraction(tmp_path):
+    """Version 2 → 3 adds ``above_peak`` (set where the stored share of peak passed
+    ``roofline.ABOVE_PEAK``), ``bytes`` and ``bandwidth_fraction``; the layout is then a new
+    file's."""
+    added = ("above_peak INTEGER", "bytes REAL", "bandwidth_fraction REAL")
+    v2_schema = "\n".join(
+        line for line in SCHEMA.splitlines() if not line.strip().startswith(added)
+    ).replace("machine TEXT,", "machine TEXT")
+    path = tmp_path / "v2.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(v2_schema)
+    conn.execute(
+        "INSERT INTO runs (id, suite, suite_path, suite_text, started_at, status, metadata, uuid)"
+        " VALUES (1, 's', 's.yaml', '', '2026-01-01', 'finished', '{}', 'u')"
+    )
+    for n, (method, share) in enumerate((("fast", 1.2), ("fair", 0.8), ("unrated", None))):
+        conn.execute(
+            "INSERT INTO cases (run_id, task, method, backend, dtype, sizes, problem, params, "
+            "seed, status, peak_fraction, finished_at, repetition, case_key) VALUES "
+            "(1, 't', ?, 'numpy', 'float64', '{}', '{}', '{}', 0, 'ok', ?, '', 0, ?)",
+            (method, share, str(n)),
+        )
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    migrated = ResultsDB(path)
+    assert {c.method: c.above_peak for c in migrated.cases(1)} == {
+        "fast": 1,
+        "fair": 0,
+        "unrated": None,
+    }
+    ResultsDB(tmp_path / "fresh.sqlite").close()
+    assert _layout(path) == _layout(tmp_path / "fresh.sqlite")
+
+
 def test_a_newer_file_is_refused(tmp_path):
     path = tmp_path / "new.sqlite"
     ResultsDB(path).close()
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.commit()
-    with pytest.raises(RuntimeError, match="schema version 3; this harness reads up to 2"):
+    with pytest.raises(RuntimeError, match="schema version 4; this harness reads up to 3"):
         ResultsDB(path)
 
 

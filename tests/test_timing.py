@@ -13,7 +13,7 @@ from harness.model.backend import CudaEventTimer
 from harness.plugins.registry import Registry
 from harness.run.case import Case, RunOptions
 from harness.run.runner import ProblemCache, run_case
-from harness.run.stats import summarize
+from harness.run.stats import median_interval, summarize
 from harness.run.timing import TimingOptions, measure
 
 NUMPY = Registry.load().backend("numpy")
@@ -24,10 +24,29 @@ def test_summary_statistics():
     assert (s.n, s.median, s.min, s.max) == (5, 3.0, 1.0, 100.0)
     assert (s.q1, s.q3, s.iqr, s.mad) == (2.0, 4.0, 2.0, 1.0)
     assert s.mean == pytest.approx(22.0)
-    assert s.ci_low <= s.median <= s.ci_high
+    assert s.ci_low is None and s.ci_high is None  # five samples: no 95% interval
     assert s.unstable  # IQR/median = 2/3
-    assert summarize([1.0, 2.0, 3.0, 4.0, 100.0]) == s  # the bootstrap is seeded
+    six = summarize([1.0, 2.0, 3.0, 4.0, 5.0, 100.0])
+    assert (six.ci_low, six.ci_high, six.ci_level) == (1.0, 100.0, 1 - 2 / 64)
     assert not summarize([1.0, 1.01, 1.02, 0.99]).unstable
+
+
+@pytest.mark.parametrize("n", [6, 7, 10, 20, 31, 100])
+def test_the_median_interval_is_the_exact_binomial_one(n):
+    """[x₍ⱼ₎, x₍ₙ₋ⱼ₊₁₎] with j the largest whose coverage 1 − 2·P(B ≤ j − 1) is at least 95%,
+    B ~ Binomial(n, ½): checked against scipy's binomial distribution and by simulation."""
+    from scipy.stats import binom
+
+    low, high, level = median_interval(np.arange(n, dtype=float))
+    j = int(low) + 1  # the samples are 0..n-1, so x₍ⱼ₎ = j - 1
+    assert high == n - j
+    assert level == pytest.approx(1 - 2 * binom.cdf(j - 1, n, 0.5))
+    assert level >= 0.95 > 1 - 2 * binom.cdf(j, n, 0.5)  # j + 1 would fall short
+    rng = np.random.default_rng(0)
+    draws = rng.lognormal(size=(4000, n))  # skewed, as timings are; true median 1
+    sorted_draws = np.sort(draws, axis=1)
+    covered = (sorted_draws[:, j - 1] <= 1.0) & (sorted_draws[:, n - j] >= 1.0)
+    assert covered.mean() == pytest.approx(level, abs=0.015)
 
 
 def test_calibration_makes_each_sample_last_min_time():

@@ -39,6 +39,7 @@ def method_info(registry: Registry, method: Method) -> dict[str, Any]:
         "backends": sorted(method.backends) if method.backends is not None else None,
         "iterative": method.iterates is not None,
         "flops_model": method.flops is not None,
+        "bytes_model": method.bytes is not None,
         "supports_check": method.supports is not None,
         "requires": [{"module": m, "install": hint} for m, hint in method.requires],
         "unsupported": method.missing_requirements(),
@@ -103,6 +104,7 @@ def _lines(info: dict[str, Any]) -> list[tuple[str, str]]:
             ("backends", _listed(info["backends"], "every backend")),
             ("iterative", "yes" if info["iterative"] else "no"),
             ("flops model", "yes" if info["flops_model"] else "no"),
+            ("bytes model", "yes" if info["bytes_model"] else "no"),
             ("supports", "refuses some problems" if info["supports_check"] else "every problem"),
         ]
         if info["requires"]:

@@ -63,8 +63,9 @@ def describe(record: Case | StoredCase, params: dict[str, Any]) -> str:
 def _cases_table(title: str, records: list[StoredCase]) -> Table:
     """The cases that ran, one row each, with the task's metrics as columns."""
     metrics = results_table.metric_names(records)
+    traffic = results_table.has_traffic(records)
     table = Table(title=escape(title))
-    for column in results_table.headers(metrics):
+    for column in results_table.headers(metrics, traffic):
         table.add_column(
             column,
             no_wrap=column != "status",
@@ -75,7 +76,7 @@ def _cases_table(title: str, records: list[StoredCase]) -> Table:
         status = f"[{STATUS_STYLE[record.status]}]{results_table.status(record)}[/]"
         if record.message:
             status += f" [dim]{escape(record.message)}[/]"
-        cells = results_table.cells(record, metrics, params=suite_params(record))
+        cells = results_table.cells(record, metrics, suite_params(record), traffic)
         table.add_row(*map(escape, cells), status)
     return table
 
@@ -103,7 +104,8 @@ def _spread(record: StoredCase) -> float:
 
 
 def summary(records: Iterable[StoredCase], planned: int | None = None) -> dict[str, Any]:
-    """Counts per status, overall and per task; the slowest and the least stable cases."""
+    """Counts per status, overall and per task; the slowest and the least stable cases, and
+    those above the measured peak."""
     records = list(records)
     by_task: dict[str, Counter[str]] = {}
     for r in records:
@@ -129,6 +131,9 @@ def summary(records: Iterable[StoredCase], planned: int | None = None) -> dict[s
             :SLOWEST_SHOWN
         ],
         "least_stable": [brief(r) for r in unstable[:UNSTABLE_SHOWN]],
+        "above_peak": [
+            {**brief(r), "peak_fraction": r.peak_fraction} for r in timed if r.above_peak
+        ],
     }
 
 
@@ -163,6 +168,13 @@ def print_summary(facts: dict[str, Any]) -> None:
         )
         for case in facts["least_stable"]:
             console.print(f"  IQR {case['iqr_over_median']:.0%}  {escape(case['case'])}")
+    if facts["above_peak"]:
+        console.print(
+            f"[yellow]{len(facts['above_peak'])} above the measured peak[/] (the GEMM probe "
+            "missed a faster kernel for these shapes; `harness roofline --refresh`):"
+        )
+        for case in facts["above_peak"]:
+            console.print(f"  {case['peak_fraction']:.0%} of peak  {escape(case['case'])}")
 
 
 @click.command()

@@ -23,6 +23,8 @@ COLUMNS = (
     "GFLOP/s",
     "% peak",
 )
+TRAFFIC_COLUMNS = ("GB/s", "% bw")
+"""Shown where some case has a bytes model: achieved GB/s and its share of the bandwidth."""
 TEXT_COLUMNS = ("method", "params", "backend", "dtype", "status")
 
 
@@ -30,14 +32,24 @@ def metric_names(records: Iterable[StoredCase]) -> list[str]:
     return sorted({name for r in records for name in (r.metrics or {})})
 
 
-def headers(metrics: list[str]) -> list[str]:
-    return [*COLUMNS, *(m.replace("_", " ") for m in metrics), "status"]
+def has_traffic(records: Iterable[StoredCase]) -> bool:
+    """Whether some case has a bytes model (then the table has ``TRAFFIC_COLUMNS``)."""
+    return any(r.bytes for r in records)
+
+
+def headers(metrics: list[str], traffic: bool = False) -> list[str]:
+    shown = (*COLUMNS, *TRAFFIC_COLUMNS) if traffic else COLUMNS
+    return [*shown, *(m.replace("_", " ") for m in metrics), "status"]
 
 
 def status(record: StoredCase | CaseResult) -> str:
     """The status word of a stored or a just-finished case, with ``unstable`` added when the
-    timing's spread was too wide."""
-    return record.status + (" unstable" if record.unstable else "")
+    timing's spread was too wide and ``above peak`` when its rate passed the measured peak."""
+    return (
+        record.status
+        + (" unstable" if record.unstable else "")
+        + (" above peak" if record.above_peak else "")
+    )
 
 
 def _number(value: float | None, spec: str) -> str:
@@ -45,9 +57,13 @@ def _number(value: float | None, spec: str) -> str:
 
 
 def cells(
-    record: StoredCase, metrics: list[str], params: dict[str, Any] | None = None
+    record: StoredCase,
+    metrics: list[str],
+    params: dict[str, Any] | None = None,
+    traffic: bool = False,
 ) -> list[str]:
-    """One row: the case, its median time, spread and rate, its metrics (not its status).
+    """One row: the case, its median time, spread and rate (with ``traffic``, its GB/s and
+    share of the bandwidth), its metrics (not its status).
 
     ``params`` replaces the record's (complete) parameters, e.g. by those a suite set.
     """
@@ -72,5 +88,14 @@ def cells(
         _number(iqr / median * 100 if iqr is not None and median else None, ".1f"),
         _number(gflops, ".1f"),
         _number(peak and peak * 100, ".0f"),
+        *(_traffic(record) if traffic else []),
         *(_number((record.metrics or {}).get(m), ".2e") for m in metrics),
     ]
+
+
+def _traffic(record: StoredCase) -> list[str]:
+    """Achieved GB/s and its share (%) of the measured bandwidth."""
+    median, moved = record.median_s, record.bytes
+    gbs = moved / median / 1e9 if moved and median else None
+    share = record.bandwidth_fraction
+    return [_number(gbs, ".2f"), _number(share and share * 100, ".0f")]

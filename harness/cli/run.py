@@ -38,6 +38,7 @@ from harness.names import did_you_mean
 from harness.plugins.registry import Registry, UnknownNameError
 from harness.results.db import ResultsDB, ResumeError, StorageError
 from harness.results.records import StoredCase
+from harness.run import conditions
 from harness.run.case import FAILED, Case, CaseResult, Status
 from harness.run.executors import Executor
 from harness.run.placement import make_executor, parse_cluster
@@ -172,10 +173,16 @@ def run(
         db.note_executor(run_id, executor.describe())
         planned = db.run(run_id).planned
         how = Progressing(fail_on, quiet=quiet or as_json, name_db=db_path is not None)
+        start = _start_conditions(db.run(run_id).metadata)
+        said = _warn(conditions.warnings(start), quiet)
         _run_cases(db, run_id, registry, executor, how, inline)
+    end = db.run(run_id).metadata.get("conditions", {}).get("end")
+    noted = conditions.warnings(start, end)
+    _warn([line for line in noted if line not in said], quiet)
     records = db.cases(run_id)
     status = 0 if no_fail or not any(_failed(r, fail_on) for r in records) else 1
-    _print_outcome(db, run_id, records, summary(records, planned), status, as_json, quiet)
+    facts = {**summary(records, planned), "conditions": noted}
+    _print_outcome(db, run_id, records, facts, status, as_json, quiet)
     db.close()
     sys.exit(status)
 
@@ -322,6 +329,21 @@ def _stopped(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _start_conditions(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The machine's conditions when this process began the run: at its start, or at the
+    latest resume."""
+    resumes = metadata.get("resumes") or []
+    latest = resumes[-1].get("conditions") if resumes else None
+    return latest or metadata.get("conditions", {}).get("start") or {}
+
+
+def _warn(lines: list[str], quiet: bool) -> list[str]:
+    """Print each of ``lines`` as a warning (unless ``quiet``) and return them."""
+    for line in lines if not quiet else []:
+        errors.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    return lines
 
 
 def _warn_if_another_commit(metadata: dict) -> None:

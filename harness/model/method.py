@@ -53,8 +53,31 @@ from harness.model.params import Param, params_from_signature
 
 FAMILIES = ("orthogonalizer", "sketch", "spectral_filter", "preconditioner")
 
-FlopModel = Callable[[Mapping[str, int], Mapping[str, Any]], float]
-"""Floating-point operations of one call, from the problem's sizes and the method's parameters."""
+FlopModel = Callable[..., float]
+"""Floating-point operations of one call, from the problem's sizes and the method's
+parameters: ``flops(sizes, params)``, or ``flops(sizes, params, footprint)`` for a count that
+depends on the inputs or on how long the method ran (nonzeros of a sparse input, a Krylov
+solver's iterations; see ``Footprint``)."""
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What a bytes model needs to know of a case beyond its sizes and parameters."""
+
+    word: int
+    """Bytes per element of the case's dtype (8 for float64, 2 for bfloat16)."""
+    inputs: tuple[Any, ...]
+    """The problem's inputs on the host, as ``supports`` sees them (numpy arrays,
+    scipy.sparse matrices with their ``nnz``, scalars such as a sketch size)."""
+    metrics: Mapping[str, float]
+    """The case's metrics, for a method whose traffic depends on how long it ran (a Krylov
+    solver's ``iterations``)."""
+
+
+BytesModel = Callable[[Mapping[str, int], Mapping[str, Any], Footprint], float]
+"""Bytes one call moves to and from memory at least (each input read and each output written
+once, plus what the algorithm must re-read), from the sizes, the parameters and the
+``Footprint``: the traffic model of a memory-bound method, beside its flop model."""
 
 Supports = Callable[..., str | None]
 """``supports(*inputs, backend=, dtype=, sizes=, params=) -> None | reason``; it declares the
@@ -104,6 +127,9 @@ class Method:
     """Task names whose inputs it takes, where its family's tasks differ in their inputs
     (inverse roots take (A, p), linear solvers (A, b)); ``None`` means every task of its family."""
     flops: FlopModel | None = None
+    bytes: BytesModel | None = None
+    """Bytes moved per call (``BytesModel``): the run reports achieved GB/s and the share of
+    the measured bandwidth."""
     iterates: Callable[..., Iterator[Any]] | None = None
     """For an iterative method: the generator yielding the iterate after every step."""
     supports: Supports | None = None
@@ -113,6 +139,8 @@ class Method:
     doc: str = ""
     supports_wants: tuple[str, ...] = field(init=False, default=())
     """The keywords of ``SUPPORTS_KEYWORDS`` that ``supports`` asks for (read once, here)."""
+    flops_wants_footprint: bool = field(init=False, default=False)
+    """Whether the flop model takes the ``Footprint`` as a third argument."""
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -122,6 +150,18 @@ class Method:
         if self.supports is not None:  # a wrong signature is an error now, not per case
             wants = supports_keywords(self.name, self.supports)
             object.__setattr__(self, "supports_wants", wants)
+        if self.flops is not None:
+            arguments = len(inspect.signature(self.flops).parameters)
+            object.__setattr__(self, "flops_wants_footprint", arguments >= 3)
+
+    def flop_count(
+        self, sizes: Mapping[str, int], params: Mapping[str, Any], footprint: Footprint
+    ) -> float | None:
+        """The flop model's count for one call (None without a model)."""
+        if self.flops is None:
+            return None
+        extra = (footprint,) if self.flops_wants_footprint else ()
+        return float(self.flops(sizes, params, *extra))
 
     def unsupported_reason(self, backend: str, dtype: str) -> str | None:
         """Why this method cannot run on ``backend`` in ``dtype``, or ``None`` if it can."""
@@ -167,6 +207,7 @@ def method(
     dtypes: set[str] | None = None,
     tasks: set[str] | None = None,
     flops: FlopModel | None = None,
+    bytes: BytesModel | None = None,
     iterative: bool = False,
     supports: Supports | None = None,
     requires: Iterable[str] | Mapping[str, str] = (),
@@ -175,6 +216,9 @@ def method(
 
     With ``iterative=True`` the function is a generator of iterates (see the module docstring);
     a generator function without it, or a plain function with it, is a ``TypeError`` here.
+    ``flops`` and ``bytes`` are the models of the floating-point operations and of the memory
+    traffic of one call (``FlopModel``, ``BytesModel``): the run reports GFLOP/s against the
+    measured GEMM peak and GB/s against the measured bandwidth.
     ``supports`` may refuse a problem (see the module docstring). ``requires`` names the
     optional modules it imports: a list of import names (installed with ``pip install NAME``)
     or a mapping from import name to how to install it.
@@ -209,6 +253,7 @@ def method(
             dtypes=frozenset(dtypes) if dtypes is not None else None,
             tasks=frozenset(tasks) if tasks is not None else None,
             flops=flops,
+            bytes=bytes,
             supports=supports,
             requires=hints,
             doc=inspect.cleandoc(fn.__doc__ or ""),

@@ -370,6 +370,7 @@ def method_checks(registry: Registry, method: Method) -> list[Check]:
     ran = [(task, backend, dtype, result) for task, backend, dtype, (_, result) in runs if result]
     checks.append(_run("method", name, "yields iterates", lambda: _yields(method, ran)))
     checks.append(_run("method", name, "flops below peak", lambda: _flops(registry, method, ran)))
+    checks.append(_run("method", name, "bytes model", lambda: _bytes(method, ran)))
     return checks
 
 
@@ -520,6 +521,18 @@ def _flops(registry: Registry, method: Method, ran: list[Attempt]) -> str | None
             f"({backend.name}, {dtype}), above the measured peak {peak['gemm_gflops']:.3g} "
             "GFLOP/s: it counts too many operations"
         )
+    return None
+
+
+def _bytes(method: Method, ran: list[Attempt]) -> str | None:
+    """A bytes model gives a finite count above 0 on a case that ran (no rate check: a
+    working set that fits in cache may beat the measured memory bandwidth)."""
+    if method.bytes is None:
+        raise Skipped("no bytes model")
+    task, _, _, ok = _first(ran, ok=True)
+    moved = ok.result.bytes
+    if moved is None or not math.isfinite(moved) or moved <= 0:
+        return f"bytes model gave {moved!r} for sizes {task.small_sizes()}: a count above 0"
     return None
 
 

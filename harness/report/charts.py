@@ -330,6 +330,75 @@ def scaling(rows: Sequence[Row], styles: Styles, size_names: str, title: str) ->
     )
 
 
+def _ceilings(rows: Sequence[Row]) -> dict[str, tuple[float, float]]:
+    """The measured peak GFLOP/s and bandwidth GB/s (the best of copy and triad) of each
+    backend and dtype the rows ran on, from the machine each case records."""
+    found = {}
+    for row in rows:
+        for record in row.ok:
+            measured = (record.machine or {}).get("roofline") or {}
+            peak = measured.get("gemm_gflops")
+            bandwidth = max(measured.get("copy_gbs") or 0.0, measured.get("triad_gbs") or 0.0)
+            if peak and bandwidth:
+                found[f"{record.backend} · {record.dtype}"] = (peak, bandwidth)
+    return found
+
+
+def roofline(rows: Sequence[Row], styles: Styles, title: str) -> str:
+    """The roofline model (Williams, Waterman and Patterson, CACM 2009): each case with a flop
+    and a bytes model at its arithmetic intensity (flops per byte moved) and its achieved
+    GFLOP/s, log-log, under the ceilings of its backend and dtype: the memory roof
+    (bandwidth × intensity) up to the ridge point, then the measured GEMM peak. Empty when no
+    case has both models."""
+    series: dict[str, svg.Series] = {}
+    intensities = []
+    for row in rows:
+        gflops, moved = row.gflops, [r.bytes for r in row.ok if r.bytes and r.flops]
+        if gflops is None or not moved:
+            continue
+        flops = [r.flops for r in row.ok if r.bytes and r.flops]
+        intensity = statistics.median(f / b for f, b in zip(flops, moved, strict=True))
+        intensities.append(intensity)
+        name = series_name(row)
+        s = series.setdefault(name, svg.Series(name, styles.of(row)))
+        share = row.bandwidth_fraction
+        tip = f"{row.size_text}: {intensity:.3g} flop/byte, {gflops:.3g} GFLOP/s" + (
+            f", {share:.0%} of bandwidth" if share is not None else ""
+        )
+        s.points.append(svg.Point(intensity, gflops, tip))
+    if not series:
+        return ""
+    ceilings = _ceilings(rows)
+    ridges = [peak / bandwidth for peak, bandwidth in ceilings.values()]
+    low, high = min(intensities) / 4, max([max(intensities) * 4, *(2 * r for r in ridges)])
+    roofs = []
+    for n, (name, (peak, bandwidth)) in enumerate(ceilings.items()):
+        ridge = peak / bandwidth
+        corners = [(low, bandwidth * low), (ridge, peak), (high, peak)]
+        if ridge <= low:
+            corners = [(low, peak), (high, peak)]
+        style = svg.Style(GREY, dash=svg.DASHES[1 + n % (len(svg.DASHES) - 1)])
+        points = [
+            svg.Point(x, y, f"{name}: {y:.3g} GFLOP/s at {x:.3g} flop/byte") for x, y in corners
+        ]
+        label = f"roof {name}: {bandwidth:.3g} GB/s, {peak:.3g} GFLOP/s"
+        roofs.append(svg.Series(label, style, points, line="straight", markers=False))
+    points = [p for s in [*roofs, *series.values()] for p in s.points]
+    x = svg.Axis.fit("arithmetic intensity (flop/byte)", [p.x for p in points])
+    y = svg.Axis.fit("GFLOP/s", [p.y for p in points])
+    legend = svg.legend([(s.name, s.style) for s in [*series.values(), *roofs]], lines=True)
+    return figure(
+        [*roofs, *series.values()],
+        x,
+        y,
+        f"roofline, {title}",
+        f"{title}: achieved GFLOP/s against flops per byte moved (the methods' flop and bytes "
+        "models), under the measured roofs: bandwidth × intensity, then the GEMM peak. A point "
+        "above the memory roof ran from cache.",
+        legend,
+    )
+
+
 def _fitted(s: svg.Series) -> tuple[svg.Series, float] | None:
     """The power law through the points of ``s`` (sizes of one shape family) as a line in
     its style across their sizes, with its exponent; ``None`` below ``MIN_SIZES`` sizes."""

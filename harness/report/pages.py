@@ -30,6 +30,7 @@ from harness.report.rows import (
 )
 from harness.results.compare import Comparison
 from harness.results.records import StoredRun
+from harness.run import conditions
 from harness.run.case import DID_NOT_RUN, FAILED
 
 
@@ -83,6 +84,7 @@ def _facts(run: StoredRun) -> str:
         "python": (meta.get("python") or "").split(" ")[0] or None,
         "platform": meta.get("platform"),
         "environment": " ".join(f"{k}={v}" for k, v in (meta.get("environment") or {}).items()),
+        "conditions": _conditions(meta),
     }
     return (
         "<dl>"
@@ -91,6 +93,16 @@ def _facts(run: StoredRun) -> str:
         )
         + "</dl>"
     )
+
+
+def _conditions(meta: dict[str, Any]) -> str | None:
+    """What the machine's conditions at the run's start and end (``harness.run.conditions``)
+    say about its noise; None for a run stored before they were recorded."""
+    recorded = meta.get("conditions")
+    if not recorded:
+        return None
+    said = conditions.warnings(recorded.get("start") or {}, recorded.get("end"))
+    return "; ".join(said) if said else "quiet (no warning at the start or the end)"
 
 
 def overview(run: StoredRun, rows: Sequence[Row], task_pages: dict[str, str]) -> str:
@@ -284,6 +296,7 @@ def task_page(rows: Sequence[Row]) -> str:
         _distribution_section(groups, styles),
         _scaling_section(measured, styles),
         _backends_section(groups, measured, styles),
+        _roofline_section(measured, styles),
     ]
     if training.is_training(ran):  # the loop's curve is the loss plots' data
         sections.insert(1, Section("training", "Training runs", training.section(ran)))
@@ -336,6 +349,16 @@ def _scaling_section(measured: Sequence[Row], styles: charts.Styles) -> Section:
         for title, group in by_problem(measured).items()
     )
     return Section("scaling", "Scaling", f'<div class="charts">{figures}</div>')
+
+
+def _roofline_section(measured: Sequence[Row], styles: charts.Styles) -> Section:
+    """The cases with a flop and a bytes model under the machine's roofs, per problem;
+    nothing when no case has both."""
+    figures = "".join(
+        charts.roofline(group, styles, title) for title, group in by_problem(measured).items()
+    )
+    html = f'<div class="charts">{figures}</div>' if figures else ""
+    return Section("roofline", "Roofline", html)
 
 
 def _backends_section(

@@ -6,7 +6,8 @@ are independent draws and its result is a distribution over seeds, never one dra
 that differ only in ``repetition`` and in a ``seed`` parameter that varies with it are one
 ``Row``: its time is the median over the repetitions' medians with their min–max as the
 interval, its metrics the median over repetitions with their min–max. A single case keeps
-the bootstrap 95% interval of its own median (``stats.ci_low``, ``stats.ci_high``).
+the order-statistic 95% interval of its own median (``stats.ci_low``, ``stats.ci_high``;
+none with fewer than six samples).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from harness.results.records import StoredCase
 from harness.run.case import DID_NOT_RUN, FAILED, Status
 
 ERROR_WORDS = ("error", "residual", "distance")
+TOO_FEW_SAMPLES = "too few samples for a 95% interval (six at least)"
 
 
 def _median(values: list[float]) -> float | None:
@@ -134,7 +136,8 @@ class Row:
 
     @property
     def interval(self) -> tuple[float, float] | None:
-        """The bootstrap 95% interval of one case's median; min–max of the repetitions'."""
+        """The order-statistic 95% interval of one case's median (None with too few samples);
+        min–max of the repetitions'."""
         ok, medians = self.ok, self.medians
         if len(medians) > 1:
             return min(medians), max(medians)
@@ -146,7 +149,11 @@ class Row:
     @property
     def interval_kind(self) -> str:
         count = len(self.ok)
-        return f"min–max over {count} repetitions" if count > 1 else "bootstrap 95% interval"
+        if count > 1:
+            return f"min–max over {count} repetitions"
+        if self.interval is None:
+            return TOO_FEW_SAMPLES
+        return "order-statistic 95% interval of the median"
 
     def metric(self, name: str) -> float | None:
         return _median(self._metric_values(name))
@@ -167,6 +174,22 @@ class Row:
     @property
     def peak_fraction(self) -> float | None:
         return _median([r.peak_fraction for r in self.ok if r.peak_fraction is not None])
+
+    @property
+    def above_peak(self) -> bool:
+        """Some repetition's rate passed the measured peak (``roofline.ABOVE_PEAK``)."""
+        return any(r.above_peak for r in self.ok)
+
+    @property
+    def gbs(self) -> float | None:
+        """Achieved GB/s (the method's bytes model over the median time)."""
+        rates = [r.bytes / r.median_s / 1e9 for r in self.ok if r.bytes and r.median_s]
+        return _median(rates)
+
+    @property
+    def bandwidth_fraction(self) -> float | None:
+        shares = [r.bandwidth_fraction for r in self.ok if r.bandwidth_fraction is not None]
+        return _median(shares)
 
     @property
     def curves(self) -> list[list[dict[str, float]]]:

@@ -84,6 +84,9 @@ def _spread(low_high: tuple[float, float] | None, format: Any = number) -> str:
 
 KEPT_COLUMNS = frozenset({"method", "median time", "status"})
 """The columns of ``case_table`` shown even when every row has the same value there."""
+QUIET_COLUMNS = frozenset({"GB/s", "% bw"})
+"""Columns left out without a word where no row has a value: only methods with a bytes model
+fill them."""
 UNSTABLE_HELP = (
     "ok, but unstable: the samples' spread (IQR over the median) is above the suite's "
     "threshold, so this time is noisy"
@@ -120,7 +123,8 @@ def _constant_columns_to_caption(
         if column.name in KEPT_COLUMNS or len(values) > 1:
             keep.append(i)
         elif not values:
-            same.append(f"{column.name} not measured")
+            if column.name not in QUIET_COLUMNS:
+                same.append(f"{column.name} not measured")
         elif text := next(iter(values))[0]:  # a column empty in every row goes unsaid
             gaps = " (where measured)" if len(texts) > 1 else ""
             same.append(f"{column.name} {text}{gaps}")
@@ -146,11 +150,14 @@ def _case_columns(metrics: Sequence[str]) -> list[Column]:
             "median time",
             numeric=True,
             help="median over samples (over repetitions: of "
-            "their medians); below it the bootstrap 95% interval, or the repetitions' "
+            "their medians); below it the order-statistic 95% interval of the median (none "
+            "with fewer than six samples), or the repetitions' "
             "min–max",
         ),
         Column("GFLOP/s", numeric=True),
         Column("% peak", numeric=True, help="achieved GFLOP/s over the measured GEMM rate"),
+        Column("GB/s", numeric=True, help="bytes moved (the method's bytes model) per second"),
+        Column("% bw", numeric=True, help="achieved GB/s over the measured memory bandwidth"),
         *(Column(m.replace("_", " "), numeric=True) for m in metrics),
         Column("status"),
     ]
@@ -168,7 +175,7 @@ def _varying_problem(rows: Sequence[Row]) -> list[str]:
 def _case_cells(row: Row, metrics: Sequence[str], varying_problem: Sequence[str]) -> list[Cell]:
     """One row of ``case_table``; of the task's parameters only ``varying_problem`` are shown
     (all of them, and all the method's, on hover)."""
-    peak = row.peak_fraction
+    share = row.bandwidth_fraction
     return [
         Cell(row.method),
         Cell(
@@ -183,20 +190,42 @@ def _case_cells(row: Row, metrics: Sequence[str], varying_problem: Sequence[str]
         Cell(row.dtype),
         Cell(row.size_text, row.size_elements),
         Cell(str(row.repetitions), row.repetitions),
-        Cell(
-            seconds(row.median_s),
-            row.median_s,
-            note=_spread(row.interval, seconds),
-            title=row.interval_kind if row.interval else None,
-        ),
+        _median_cell(row),
         Cell(number(row.gflops, ".1f"), row.gflops),
-        Cell(number(peak and peak * 100, ".0f"), peak),
+        _peak_cell(row),
+        Cell(number(row.gbs, ".2f"), row.gbs),
+        Cell(number(share and share * 100, ".0f"), share),
         *(
             Cell(number(row.metric(m)), row.metric(m), note=_spread(row.metric_range(m)))
             for m in metrics
         ),
         _status_cell(row),
     ]
+
+
+def _median_cell(row: Row) -> Cell:
+    """The median time, its interval below it (or, for one case with fewer than six
+    samples, that it has none), what the interval is on hover."""
+    if row.median_s is None:
+        return Cell("-")
+    interval = row.interval
+    note = _spread(interval, seconds) if interval else "too few samples"
+    return Cell(seconds(row.median_s), row.median_s, note=note, title=row.interval_kind)
+
+
+ABOVE_PEAK_HELP = (
+    "above the measured peak: the roofline's GEMM probe missed a faster kernel for this "
+    "shape and dtype, so this share is not a share of the machine's peak"
+)
+
+
+def _peak_cell(row: Row) -> Cell:
+    """The share of the measured peak; above ``roofline.ABOVE_PEAK`` a warning (⚠)."""
+    peak = row.peak_fraction
+    text = number(peak and peak * 100, ".0f")
+    if not row.above_peak:
+        return Cell(text, peak)
+    return Cell(f"⚠ {text}", peak, title=ABOVE_PEAK_HELP, class_="above-peak")
 
 
 def _status_cell(row: Row) -> Cell:
@@ -337,8 +366,12 @@ def roofline_table(roofline: dict[str, dict[str, dict[str, Any]]]) -> str:
     columns = [
         Column("backend"),
         Column("dtype"),
-        Column("GEMM GFLOP/s", numeric=True, help="best rate of square C = A B"),
-        Column("at n", numeric=True),
+        Column(
+            "GEMM GFLOP/s",
+            numeric=True,
+            help="best rate of C = A B over square, wide-Gram and square-times-wide shapes",
+        ),
+        Column("at m×k×n", help="the shape of the best product: A m×k, B k×n"),
         Column("copy GB/s", numeric=True),
         Column("triad GB/s", numeric=True, help="a = b + s·c, counted as 3 words per element"),
         Column("measured"),
@@ -348,7 +381,7 @@ def roofline_table(roofline: dict[str, dict[str, dict[str, Any]]]) -> str:
             Cell(backend),
             Cell(dtype),
             Cell(number(m.get("gemm_gflops"), ".1f"), m.get("gemm_gflops")),
-            Cell(str(m.get("gemm_n", "-")), m.get("gemm_n")),
+            Cell(str(m.get("gemm_shape") or m.get("gemm_n") or "-")),
             Cell(number(m.get("copy_gbs"), ".1f"), m.get("copy_gbs")),
             Cell(number(m.get("triad_gbs"), ".1f"), m.get("triad_gbs")),
             Cell(str(m.get("measured_at", ""))),

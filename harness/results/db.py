@@ -42,9 +42,10 @@ from typing import Any, TypeVar
 
 from harness.results.records import StoredCase, StoredRun
 from harness.run.case import KEY_FIELDS, case_key
+from harness.run.roofline import ABOVE_PEAK
 
 DEFAULT_PATH = Path("results") / "harness.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 Record = TypeVar("Record", StoredRun, StoredCase)
 SQLITE_INTEGERS = (-(2**63), 2**63 - 1)
 BUSY_TIMEOUT_S = 60.0
@@ -97,7 +98,10 @@ CREATE TABLE IF NOT EXISTS cases (
     finished_at TEXT NOT NULL,
     repetition INTEGER NOT NULL,   -- which of the suite's repetitions (0, 1, ...)
     case_key TEXT NOT NULL,        -- canonical JSON of the planned case (see case_key())
-    machine TEXT                   -- JSON: the machine that ran it: host, fingerprint, roofline
+    machine TEXT,                  -- JSON: the machine that ran it: host, fingerprint, roofline
+    above_peak INTEGER,            -- 1 when peak_fraction passed roofline.ABOVE_PEAK
+    bytes REAL,                    -- bytes one call moves (the method's bytes model)
+    bandwidth_fraction REAL        -- achieved GB/s over the run's measured memory bandwidth
 );
 CREATE UNIQUE INDEX IF NOT EXISTS cases_by_key ON cases(run_id, case_key);
 """
@@ -237,7 +241,22 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
         )
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _v1_to_v2}
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    """Version 2 → 3: a case's ``above_peak`` flag (set from its stored ``peak_fraction``),
+    its ``bytes`` and ``bandwidth_fraction`` (null: v2 had no bytes models)."""
+    for statement in (
+        "ALTER TABLE cases ADD COLUMN above_peak INTEGER",
+        "ALTER TABLE cases ADD COLUMN bytes REAL",
+        "ALTER TABLE cases ADD COLUMN bandwidth_fraction REAL",
+    ):
+        conn.execute(statement)
+    conn.execute(
+        "UPDATE cases SET above_peak = (peak_fraction > ?) WHERE peak_fraction IS NOT NULL",
+        (ABOVE_PEAK,),
+    )
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _v1_to_v2, 3: _v2_to_v3}
 """Version → the step that upgrades a file from the version before it (inside one
 transaction). Every version after 1 has one; version 1 files exist in the wild."""
 
@@ -587,8 +606,16 @@ class ResultsDB:
                 "UPDATE runs SET metadata = ? WHERE id = ?", (_json(metadata), run_id)
             )
 
-    def finish_run(self, run_id: int) -> None:
+    def finish_run(self, run_id: int, end_conditions: dict[str, Any] | None = None) -> None:
+        """Mark ``run_id`` finished; ``end_conditions`` (``harness.run.conditions.collect()``
+        at its end) go into its metadata's ``conditions.end``."""
         with self.transaction():
+            if end_conditions is not None:
+                meta = self.run(run_id).metadata
+                meta.setdefault("conditions", {})["end"] = end_conditions
+                self.conn.execute(
+                    "UPDATE runs SET metadata = ? WHERE id = ?", (_json(meta), run_id)
+                )
             self.conn.execute(
                 "UPDATE runs SET status = 'finished', finished_at = ? WHERE id = ?", (now(), run_id)
             )

@@ -32,7 +32,20 @@ FORMATS = ("csv", "parquet", "json")
 FLATTENED = {"sizes": "size_", "problem": "problem_", "params": "p_"}
 """The mappings among a case's ``KEY_FIELDS``: a column per entry, named with this prefix."""
 ID_COLUMNS = ("run_id", "case_id", *(f for f in KEY_FIELDS if f not in FLATTENED), "repetition")
-STATS = ("median", "q1", "q3", "iqr", "min", "max", "mean", "std", "mad", "ci_low", "ci_high")
+STATS = (
+    "median",
+    "q1",
+    "q3",
+    "iqr",
+    "min",
+    "max",
+    "mean",
+    "std",
+    "mad",
+    "ci_low",
+    "ci_high",
+    "ci_level",
+)
 """Fields of ``harness.run.stats.Summary`` exported as ``time_<stat>_s``."""
 
 
@@ -71,6 +84,10 @@ def case_rows(cases: list[StoredCase]) -> list[dict[str, Any]]:
                 "flops": flops,
                 "gflops": flops / median / 1e9 if flops and median else None,
                 "peak_fraction": case.peak_fraction,
+                "above_peak": None if case.above_peak is None else bool(case.above_peak),
+                "bytes": case.bytes,
+                "gbs": case.bytes / median / 1e9 if case.bytes and median else None,
+                "bandwidth_fraction": case.bandwidth_fraction,
                 "peak_memory_bytes": case.peak_memory_bytes,
                 "traced_peak_bytes": case.traced_peak_bytes,
                 "finished_at": case.finished_at,

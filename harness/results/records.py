@@ -32,6 +32,9 @@ CASE_KINDS: dict[str, tuple[type, ...]] = {
     "median_s": NUMBER,
     "flops": NUMBER,
     "peak_fraction": NUMBER,
+    "bytes": NUMBER,
+    "bandwidth_fraction": NUMBER,
+    "above_peak": (int, NONE),
     "metrics": (dict, NONE),
     "curve": (list, NONE),
     "threads": (list, NONE),
@@ -122,6 +125,11 @@ class StoredCase:
     case_key: str
     """``harness.run.case.case_key`` of the case as planned (the parameters the suite set)."""
     machine: dict[str, Any] | None
+    above_peak: int | None = None
+    """1 when ``peak_fraction`` passed ``roofline.ABOVE_PEAK``: the measured peak is too low."""
+    bytes: float | None = None
+    """Bytes one call moves (the method's bytes model), or None."""
+    bandwidth_fraction: float | None = None
 
     @classmethod
     def from_columns(cls, columns: dict[str, Any]) -> StoredCase:

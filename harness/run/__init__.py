@@ -3,4 +3,4 @@ the run from its stored plan (``runner``), where cases run (``placement``: this 
 ``executors``, or a Dask cluster, ``dask_executor``), one case in a fresh worker
 (``isolation``) and where it runs (``execute``), the timing protocol and its statistics
 (``timing``, ``stats``), and what a run records about the machine (``roofline``,
-``metadata``)."""
+``metadata``, ``conditions``)."""

@@ -137,6 +137,14 @@ class CaseResult:
     """The BLAS/OpenMP thread pools in force while the case ran (threadpoolctl)."""
     peak_fraction: float | None = None
     """Achieved GFLOP/s over the machine's measured GEMM rate for this backend and dtype."""
+    above_peak: bool | None = None
+    """``peak_fraction`` above ``roofline.ABOVE_PEAK``: the peak probe is wrong, not the method
+    (None: no rate to judge)."""
+    bytes: float | None = None
+    """Bytes one call moves at least (the method's ``BytesModel``)."""
+    bandwidth_fraction: float | None = None
+    """Achieved GB/s over the machine's measured memory bandwidth (the best of copy and
+    triad) for this backend and dtype."""
     machine: dict[str, Any] = field(default_factory=dict)
     """The machine that ran the case: host, fingerprint, backend stack and its roofline
     (``harness.run.executors.MachineRecorder``); on a Dask cluster, the worker's address too."""
@@ -153,6 +161,10 @@ class CaseResult:
     @property
     def gflops(self) -> float | None:
         return self.flops / self.median_s / 1e9 if self.flops and self.median_s else None
+
+    @property
+    def gbs(self) -> float | None:
+        return self.bytes / self.median_s / 1e9 if self.bytes and self.median_s else None
 
     def record(self) -> dict[str, Any]:
         """The row stored in the results database."""
@@ -177,6 +189,9 @@ class CaseResult:
             "unstable": self.unstable,
             "flops": self.flops,
             "peak_fraction": self.peak_fraction,
+            "above_peak": self.above_peak,
+            "bytes": self.bytes,
+            "bandwidth_fraction": self.bandwidth_fraction,
             "peak_memory_bytes": self.peak_memory_bytes,
             "traced_peak_bytes": self.traced_peak_bytes,
             "threads": self.threads,

@@ -24,6 +24,8 @@ from typing import Any, Literal
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from harness.model.backend import DTYPE_BYTES
+from harness.model.method import Footprint
 from harness.model.task import Problem, Task
 from harness.plugins.discovery import describe_exception
 from harness.plugins.registry import Registry
@@ -112,8 +114,11 @@ def execute(
                 result.curve = _convergence_curve(
                     iterates, task, problem, backend, options.curves, result.metrics
                 )
-            if method.flops is not None and task.loop is None:  # not for a loop
-                result.flops = float(method.flops(case.sizes, params))
+            if task.loop is None:  # a loop's sizes are the workload's, not the kernel's
+                footprint = _footprint(problem.inputs, case.dtype, result.metrics)
+                result.flops = method.flop_count(case.sizes, params, footprint)
+                if method.bytes is not None:
+                    result.bytes = float(method.bytes(case.sizes, params, footprint))
     except Exception as exc:  # the method's (or a plugin's) failure is this case's result
         result.status, result.message = Status.ERROR, describe_exception(exc)
         return result
@@ -124,6 +129,12 @@ def execute(
             f"non-finite metrics: {', '.join(bad_metrics)}",
         )
     return result
+
+
+def _footprint(inputs: Iterable[Any], dtype: str, metrics: dict[str, float]) -> Footprint:
+    """The case's ``Footprint`` for a bytes model: its dtype's word, the problem's inputs on
+    the host, its metrics."""
+    return Footprint(word=DTYPE_BYTES[dtype], inputs=tuple(inputs), metrics=metrics)
 
 
 def _thread_info(pools: ThreadpoolController) -> list[dict[str, Any]]:

@@ -214,9 +214,14 @@ class CaseRunner:
         if result.status == Status.OK and result.number and not result.unstable:
             self.calibrations[family] = result.number
         result.machine = self.machine.record(case, options)
-        peak = (result.machine["roofline"] or {}).get("gemm_gflops")
+        measured = result.machine["roofline"] or {}
+        peak = measured.get("gemm_gflops")
         if result.gflops and peak:
             result.peak_fraction = result.gflops / peak
+            result.above_peak = result.peak_fraction > roofline.ABOVE_PEAK
+        bandwidth = max(measured.get("copy_gbs") or 0.0, measured.get("triad_gbs") or 0.0)
+        if result.gbs and bandwidth:
+            result.bandwidth_fraction = result.gbs / bandwidth
         return result
 
 

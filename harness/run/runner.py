@@ -28,7 +28,7 @@ from harness.model.params import bind
 from harness.plugins.registry import Registry
 from harness.results.db import ResultsDB, ResumeError, now
 from harness.results.records import StoredRun
-from harness.run import metadata, roofline
+from harness.run import conditions, metadata, roofline
 from harness.run.case import Case, CaseResult, RunOptions
 from harness.run.executors import Executor, LocalExecutor, ProblemCache, run_case
 from harness.run.timing import TimingOptions
@@ -45,6 +45,7 @@ BATCH_SECONDS = 1.0
 def _metadata(registry: Registry, cases: list[Case], options: RunOptions) -> dict[str, Any]:
     """The run's metadata, with the roofline of every (backend, dtype) it uses."""
     meta = metadata.collect(registry, sorted({c.backend for c in cases}))
+    meta["conditions"] = {"start": conditions.collect()}
     if options.roofline:
         pairs = sorted({(c.backend, c.dtype) for c in cases})
         meta["roofline"] = roofline.for_run(registry, pairs, meta, threads=options.threads)
@@ -87,7 +88,7 @@ def resume_run(run_id: int, registry: Registry, db: ResultsDB) -> StoredRun:
         unique = list(dict.fromkeys(problems))
         raise ResumeError(f"run {run_id} cannot go on here: " + "; ".join(unique))
     here = metadata.git_state(Path(metadata.__file__).resolve().parent)
-    return db.claim_run(run_id, {"at": now(), "project": here})
+    return db.claim_run(run_id, {"at": now(), "project": here, "conditions": conditions.collect()})
 
 
 def _planned(run: StoredRun) -> list[Case]:
@@ -109,7 +110,8 @@ def run_cases(
 ) -> None:
     """Run the planned cases of ``run_id`` not stored yet on ``executor`` (default: this
     machine, in plan order), storing each as it finishes, in the order they finish, then mark
-    the run finished. ``isolation`` overrides the run's option."""
+    the run finished, with the machine's conditions at its end (``harness.run.conditions``).
+    ``isolation`` overrides the run's option."""
     run = db.run(run_id)
     options = _run_options(run.options or {})
     if isolation is not None:
@@ -123,7 +125,7 @@ def run_cases(
             on_result(result)
     finally:  # stopped (Ctrl-C, SIGTERM, a failure): what finished is stored all the same
         batch.commit()
-    db.finish_run(run_id)
+    db.finish_run(run_id, end_conditions=conditions.collect())
 
 
 class ResultBatch:

@@ -14,7 +14,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from harness_builtins.preconditioners.pcg import Preconditioner, pcg
+from harness_builtins.preconditioners.pcg import (
+    CG_VECTOR_FLOPS,
+    CG_VECTOR_PASSES,
+    JACOBI_VECTOR_FLOPS,
+    JACOBI_VECTOR_PASSES,
+    Preconditioner,
+    cg_bytes,
+    cg_flops,
+    pcg,
+)
 from harness_builtins.shared import DTYPES, diagonal, gaussian_like
 
 from harness import Method, hookimpl, method
@@ -22,7 +31,14 @@ from harness import Method, hookimpl, method
 TASKS = {"spd_solve"}
 
 
-@method(family="preconditioner", tasks=TASKS, dtypes=DTYPES, iterative=True)
+@method(
+    family="preconditioner",
+    tasks=TASKS,
+    dtypes=DTYPES,
+    iterative=True,
+    flops=cg_flops(CG_VECTOR_FLOPS),
+    bytes=cg_bytes(CG_VECTOR_PASSES),
+)
 def pcg_identity(
     A: Any, b: Any, *, xp: Any, tol: float = 1e-8, maxiter: int = 10_000
 ) -> Iterator[tuple[Any, Any, Any]]:
@@ -31,7 +47,14 @@ def pcg_identity(
     yield from pcg(xp, A, b, None, tol=tol, maxiter=maxiter)
 
 
-@method(family="preconditioner", tasks=TASKS, dtypes=DTYPES, iterative=True)
+@method(
+    family="preconditioner",
+    tasks=TASKS,
+    dtypes=DTYPES,
+    iterative=True,
+    flops=cg_flops(JACOBI_VECTOR_FLOPS),
+    bytes=cg_bytes(JACOBI_VECTOR_PASSES),
+)
 def pcg_jacobi(
     A: Any, b: Any, *, xp: Any, tol: float = 1e-8, maxiter: int = 10_000
 ) -> Iterator[tuple[Any, Any, Any]]:

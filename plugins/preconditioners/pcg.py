@@ -14,9 +14,51 @@ from typing import Any
 
 import numpy as np
 from array_api_compat import device as array_device
+from harness_builtins.shared import matrix_bytes
+
+from harness import Footprint
+from harness.model.method import BytesModel
 
 Preconditioner = Callable[[Any], Any]
 """z = P⁻¹ r for a dense 1-D residual r: a symmetric positive definite linear map."""
+
+CG_VECTOR_FLOPS = 10
+"""Flops per unknown of one CG step besides A p: two inner products and three updates."""
+JACOBI_VECTOR_FLOPS = CG_VECTOR_FLOPS + 3
+"""A Jacobi step adds z = D⁻¹ r (1) and r·z (2)."""
+CG_VECTOR_PASSES = 14
+"""Vector reads and writes of one CG step besides the product A p, each of n words: read p
+and write q around A p (2), p·q (2), x += αp (3), r −= αq (3), r·r (1), p ← z + βp (3)."""
+JACOBI_VECTOR_PASSES = CG_VECTOR_PASSES + 5
+"""A Jacobi step adds z = D⁻¹ r (read r and D⁻¹, write z: 3) and r·z (2)."""
+
+
+def cg_bytes(vector_passes: int) -> BytesModel:
+    """The bytes model of a CG method whose step makes ``vector_passes`` passes over
+    n-vectors besides one product with A: per step one read of A (``matrix_bytes``) and
+    ``vector_passes`` n-vectors, times the ``iterations`` the case ran (the preconditioner's
+    build not counted, so the GB/s is a lower bound)."""
+
+    def model(sizes: Any, params: Any, footprint: Footprint) -> float:
+        A = footprint.inputs[0]
+        step = matrix_bytes(A, footprint.word) + vector_passes * A.shape[0] * footprint.word
+        return step * footprint.metrics.get("iterations", 0.0)
+
+    return model
+
+
+def cg_flops(vector_flops: int) -> Callable[..., float]:
+    """The flop model of a CG method: per step, 2 flops per stored entry of A (its product)
+    and ``vector_flops`` per unknown, times the ``iterations`` the case ran (the
+    preconditioner's build not counted)."""
+
+    def model(sizes: Any, params: Any, footprint: Footprint) -> float:
+        A = footprint.inputs[0]
+        entries = A.nnz if hasattr(A, "nnz") else A.shape[0] * A.shape[1]
+        step = 2.0 * entries + vector_flops * A.shape[0]
+        return step * footprint.metrics.get("iterations", 0.0)
+
+    return model
 
 
 def pcg(

@@ -31,9 +31,17 @@ from typing import Any, Literal
 import numpy as np
 from array_api_compat import device as array_device
 from array_api_compat import is_cupy_namespace, is_numpy_namespace
-from harness_builtins.shared import DTYPES, dense, scatter_add_rows, sparse_product, to_host
+from harness_builtins.shared import (
+    DTYPES,
+    INDEX_BYTES,
+    dense,
+    matrix_bytes,
+    scatter_add_rows,
+    sparse_product,
+    to_host,
+)
 
-from harness import Method, hookimpl, method
+from harness import Footprint, Method, hookimpl, method
 from harness.model.sparse import SparseOperator, as_operator
 from harness.names import did_you_mean
 
@@ -288,7 +296,33 @@ def very_sparse(A: Any, s: int, *, xp: Any, seed: int = 0, density: float = 0.0)
     return sparse_product(xp, flat // m, flat % m, values, (s, m), A)
 
 
-@method(family="sketch", tasks=SKETCH_TASKS, dtypes=DTYPES)
+def sparse_sign_bytes(sizes: Any, params: Any, footprint: Footprint) -> float:
+    """Bytes S A moves at least: one read of A (values, and indices where sparse), one write
+    of the s×n result, and S's row indices (int32) and signs, ``vec_nnz`` per row of A."""
+    A, s = footprint.inputs[0], int(footprint.inputs[1])
+    m, n = A.shape
+    per_entry = INDEX_BYTES + footprint.word
+    return (
+        matrix_bytes(A, footprint.word)
+        + s * n * footprint.word
+        + m * per_entry * params.get("vec_nnz", 1)
+    )
+
+
+def sparse_sign_flops(sizes: Any, params: Any, footprint: Footprint) -> float:
+    """2 ``vec_nnz`` flops per stored entry of A: a sign times the entry, added to a row."""
+    A = footprint.inputs[0]
+    entries = A.nnz if hasattr(A, "nnz") else A.shape[0] * A.shape[1]
+    return 2.0 * params.get("vec_nnz", 1) * entries
+
+
+@method(
+    family="sketch",
+    tasks=SKETCH_TASKS,
+    dtypes=DTYPES,
+    flops=sparse_sign_flops,
+    bytes=sparse_sign_bytes,
+)
 def sparse_sign(A: Any, s: int, *, xp: Any, seed: int = 0, vec_nnz: int = 8) -> Any:
     """Sparse sign embedding (SJLT): every column of S has ``vec_nnz`` entries ±1/√vec_nnz
     (capped at s) at distinct uniformly random rows, independent signs; (SᵀS)ⱼⱼ = 1 exactly
@@ -306,7 +340,13 @@ def sparse_sign(A: Any, s: int, *, xp: Any, seed: int = 0, vec_nnz: int = 8) -> 
     return _sparse_sign_product(xp, A, s, min(vec_nnz, s), seed)
 
 
-@method(family="sketch", tasks=SKETCH_TASKS, dtypes=DTYPES)
+@method(
+    family="sketch",
+    tasks=SKETCH_TASKS,
+    dtypes=DTYPES,
+    flops=sparse_sign_flops,
+    bytes=sparse_sign_bytes,
+)
 def countsketch(A: Any, s: int, *, xp: Any, seed: int = 0) -> Any:
     """CountSketch: one ±1 per column of S, at a uniformly random row (a hash h(j) and a sign
     σ(j) per row j of A): (S A)ᵢ = Σ_{h(j)=i} σ(j) Aⱼ, E[SᵀS] = I. S is a sparse s×m matrix
