@@ -106,6 +106,11 @@ class RunOptions:
     memory: Literal["traced", "rss"] = "traced"
     """``traced``: the peak resident (device) memory and, from one extra untimed call, the
     tracemalloc peak; ``rss``: the peak resident (device) memory alone."""
+    rounds: int = 1
+    """Run the suite's cases this many times over, each round taking a 1/``rounds`` share of
+    every case's samples and budget, so that drift in the machine hits every case alike (as
+    asv's ``rounds``); a case is stored with the samples of all rounds
+    (``harness.run.runner``)."""
 
 
 @dataclass

@@ -214,15 +214,21 @@ class CaseRunner:
         if result.status == Status.OK and result.number and not result.unstable:
             self.calibrations[family] = result.number
         result.machine = self.machine.record(case, options)
-        measured = result.machine["roofline"] or {}
-        peak = measured.get("gemm_gflops")
-        if result.gflops and peak:
-            result.peak_fraction = result.gflops / peak
-            result.above_peak = result.peak_fraction > roofline.ABOVE_PEAK
-        bandwidth = max(measured.get("copy_gbs") or 0.0, measured.get("triad_gbs") or 0.0)
-        if result.gbs and bandwidth:
-            result.bandwidth_fraction = result.gbs / bandwidth
+        stamp_rates(result)
         return result
+
+
+def stamp_rates(result: CaseResult) -> None:
+    """The result's shares of its machine's measured roofline (``result.machine``): of the
+    GEMM peak (and whether it passed ``roofline.ABOVE_PEAK``) and of the bandwidth."""
+    measured = result.machine.get("roofline") or {}
+    peak = measured.get("gemm_gflops")
+    if result.gflops and peak:
+        result.peak_fraction = result.gflops / peak
+        result.above_peak = result.peak_fraction > roofline.ABOVE_PEAK
+    bandwidth = max(measured.get("copy_gbs") or 0.0, measured.get("triad_gbs") or 0.0)
+    if result.gbs and bandwidth:
+        result.bandwidth_fraction = result.gbs / bandwidth
 
 
 class Executor(ABC):
@@ -261,7 +267,11 @@ class Executor(ABC):
 
 class LocalExecutor(Executor):
     """The cases one after another on this machine: each in a fresh process, or in this
-    process when ``options.isolation`` is ``inline``."""
+    process when ``options.isolation`` is ``inline``. One ``CaseRunner`` serves every call,
+    so a suite run in rounds reuses the problems and calibrations of its first round."""
+
+    def __init__(self) -> None:
+        self.runner: CaseRunner | None = None
 
     def run(
         self,
@@ -272,7 +282,9 @@ class LocalExecutor(Executor):
     ) -> Iterator[CaseResult]:
         if options.isolation == "process" and cases:
             start_case_workers(registry, [case.backend for case in cases])
-        runner = CaseRunner(registry)
+        if self.runner is None or self.runner.registry is not registry:
+            self.runner = CaseRunner(registry)
+        runner = self.runner
         for case in cases:
             on_start(case)
             yield runner.run(case, options)

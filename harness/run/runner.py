@@ -10,6 +10,9 @@ Each result comes back stamped with its machine and the fraction of that machine
 GEMM rate it reached, and is stored in the results database (by this process alone) a few
 cases per transaction (``ResultBatch``).
 
+With the run option ``rounds`` above 1 the cases run in rounds, each round taking a share of
+every case's samples (``run_rounds``), and a case is stored when its last round ends.
+
 A run is opened with its planned cases and options (``start_run``), then its cases run from
 that stored plan (``run_cases``), skipping those already stored: the same path runs a new
 run and resumes an interrupted one (``resume_run``), so a resume neither repeats nor
@@ -19,8 +22,9 @@ duplicates a finished case.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,8 +33,9 @@ from harness.plugins.registry import Registry
 from harness.results.db import ResultsDB, ResumeError, now
 from harness.results.records import StoredRun
 from harness.run import conditions, metadata, roofline
-from harness.run.case import Case, CaseResult, RunOptions
-from harness.run.executors import Executor, LocalExecutor, ProblemCache, run_case
+from harness.run.case import Case, CaseResult, RunOptions, Status
+from harness.run.executors import Executor, LocalExecutor, ProblemCache, run_case, stamp_rates
+from harness.run.stats import summarize
 from harness.run.timing import TimingOptions
 from harness.suite.loader import Suite
 
@@ -44,7 +49,7 @@ BATCH_SECONDS = 1.0
 
 def _metadata(registry: Registry, cases: list[Case], options: RunOptions) -> dict[str, Any]:
     """The run's metadata, with the roofline of every (backend, dtype) it uses."""
-    meta = metadata.collect(registry, sorted({c.backend for c in cases}))
+    meta = metadata.collect(registry, sorted({c.backend for c in cases}), {c.task for c in cases})
     meta["conditions"] = {"start": conditions.collect()}
     if options.roofline:
         pairs = sorted({(c.backend, c.dtype) for c in cases})
@@ -120,12 +125,81 @@ def run_cases(
     todo = [case for case in _planned(run) if case.key() not in stored]
     batch = ResultBatch(db, run_id)
     try:
-        for result in (executor or LocalExecutor()).run(todo, registry, options, on_start):
+        for result in run_rounds(executor or LocalExecutor(), todo, registry, options, on_start):
             batch.add(result)
             on_result(result)
     finally:  # stopped (Ctrl-C, SIGTERM, a failure): what finished is stored all the same
         batch.commit()
     db.finish_run(run_id, end_conditions=conditions.collect())
+
+
+def run_rounds(
+    executor: Executor,
+    cases: list[Case],
+    registry: Registry,
+    options: RunOptions,
+    on_start: Callable[[Case], None],
+) -> Iterator[CaseResult]:
+    """The result of each case, run in ``options.rounds`` rounds: every round runs all the
+    cases still going, each with a 1/rounds share of its samples and budget
+    (``round_options``), so that a drift of the machine (another job, the clock, the
+    temperature) falls on every case alike instead of on the cases that ran while it lasted.
+    A case's result is its rounds merged (``merge_rounds``), given when its last round ends;
+    a case that did not end ``ok`` in a round is given as it stands and runs no more rounds.
+    With one round, the executor's results as they come. A run stopped between rounds stores
+    none of the unfinished cases' rounds; ``--resume`` runs them again from the first."""
+    if options.rounds <= 1:
+        yield from executor.run(cases, registry, options, on_start)
+        return
+    pending: dict[str, CaseResult] = {}
+    going = list(cases)
+    for number in range(1, options.rounds + 1):
+        last = number == options.rounds
+        for result in executor.run(going, registry, round_options(options, number), on_start):
+            key = result.case.key()
+            merged = merge_rounds(pending.pop(key), result, options) if key in pending else result
+            if last or merged.status != Status.OK:
+                yield merged
+            else:
+                pending[key] = merged
+        going = [case for case in going if case.key() in pending]
+
+
+def round_options(options: RunOptions, number: int) -> RunOptions:
+    """The options of round ``number`` of ``options.rounds``: a 1/rounds share of the samples
+    (at least one) and of the budget; the convergence curve and the traced memory only in
+    the first round (they are not timings, and one of each is all a case keeps)."""
+    rounds, timing = options.rounds, options.timing
+    shared = dataclasses.replace(
+        timing,
+        min_samples=math.ceil(timing.min_samples / rounds),
+        max_samples=max(math.ceil(timing.max_samples / rounds), 1),
+        budget=timing.budget / rounds,
+    )
+    if number == 1:
+        return dataclasses.replace(options, timing=shared)
+    return dataclasses.replace(options, timing=shared, curves="none", memory="rss")
+
+
+def merge_rounds(earlier: CaseResult, later: CaseResult, options: RunOptions) -> CaseResult:
+    """One case's rounds so far as one result: the samples of both, their statistics, the
+    larger peak memory; metrics, curve, flop and bytes counts of the first round; the shares
+    of the roofline from the merged median. A round that did not end ``ok`` is the result."""
+    if later.status != Status.OK:
+        return later
+    samples = earlier.samples + later.samples
+    merged = dataclasses.replace(
+        earlier,
+        samples=samples,
+        host_samples=earlier.host_samples + later.host_samples,
+        stats=summarize(samples, options.timing.unstable_above).as_dict(),
+        peak_memory_bytes=max(
+            (m for m in (earlier.peak_memory_bytes, later.peak_memory_bytes) if m is not None),
+            default=None,
+        ),
+    )
+    stamp_rates(merged)
+    return merged
 
 
 class ResultBatch:

@@ -52,10 +52,11 @@ TIMING_MINIMUM = {
     "timeout": 0.001,
     "memory_limit_mb": 1,
     "threads": 1,
+    "rounds": 1,
 }
 
 WEEK_S = 7 * 24 * 3600.0
-TIMING_MAXIMUM = {"min_time": WEEK_S, "budget": WEEK_S, "timeout": WEEK_S}
+TIMING_MAXIMUM = {"min_time": WEEK_S, "budget": WEEK_S, "timeout": WEEK_S, "rounds": 1000}
 """Seconds past which a timing option is a mistake (and past which clocks overflow)."""
 
 TIMING_DESCRIPTIONS = {
@@ -77,6 +78,8 @@ TIMING_DESCRIPTIONS = {
     "last (sparse), or none.",
     "memory": "traced: the peak memory and the tracemalloc peak of one extra call; rss: the "
     "peak memory alone.",
+    "rounds": "Run the cases this many times over, each round a share of every case's samples, "
+    "so that drift hits every case alike.",
 }
 
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
