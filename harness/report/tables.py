@@ -190,7 +190,7 @@ def _case_cells(row: Row, metrics: Sequence[str], varying_problem: Sequence[str]
         Cell(row.dtype),
         Cell(row.size_text, row.size_elements),
         Cell(str(row.repetitions), row.repetitions),
-        _median_cell(row),
+        _time_cell(row),
         Cell(number(row.gflops, ".1f"), row.gflops),
         _peak_cell(row),
         Cell(number(row.gbs, ".2f"), row.gbs),
@@ -203,7 +203,7 @@ def _case_cells(row: Row, metrics: Sequence[str], varying_problem: Sequence[str]
     ]
 
 
-def _median_cell(row: Row) -> Cell:
+def _time_cell(row: Row) -> Cell:
     """The median time, its interval below it (or, for one case with fewer than six
     samples, that it has none), what the interval is on hover."""
     if row.median_s is None:
