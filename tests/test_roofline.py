@@ -117,3 +117,17 @@ def test_the_report_warns_above_peak_and_draws_the_roofline(tmp_path: Path) -> N
     assert 'data-name="stream_like · numpy · float64"' in roof
     assert 'data-name="gemm_like' not in roof  # no bytes model: not on the roofline
     assert "GB/s" in page and "% bw" in page
+
+
+def test_an_iterative_methods_flop_model_counts_the_steps_it_ran() -> None:
+    """coupled_newton_root stops at its tolerance long before ``steps``: its flops are those
+    of the steps it ran (4 products of 2n³ each at p = 4), counted with or without a curve."""
+    registry = Registry.load()
+    root = Case("inverse_root", "coupled_newton_root", "numpy", "float64", {"n": 16}, {}, {}, 0)
+    with_curve = run(registry, root)
+    assert with_curve.status == "ok", with_curve.message
+    ran = int(with_curve.curve[-1]["step"])
+    assert 1 <= ran < 100  # the default steps
+    assert with_curve.flops == ran * 4 * 2 * 16**3
+    no_curve = dataclasses.replace(QUICK, curves="none")
+    assert CaseRunner(registry).run(root, no_curve).flops == with_curve.flops

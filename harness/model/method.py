@@ -72,6 +72,9 @@ class Footprint:
     metrics: Mapping[str, float]
     """The case's metrics, for a method whose traffic depends on how long it ran (a Krylov
     solver's ``iterations``)."""
+    steps: int | None = None
+    """For an iterative method, the steps it ran (one that stops at a tolerance runs fewer
+    than its ``steps`` parameter); None for a direct one."""
 
 
 BytesModel = Callable[[Mapping[str, int], Mapping[str, Any], Footprint], float]

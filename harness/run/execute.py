@@ -115,7 +115,10 @@ def execute(
                     iterates, task, problem, backend, options.curves, result.metrics
                 )
             if task.loop is None:  # a loop's sizes are the workload's, not the kernel's
-                footprint = _footprint(problem.inputs, case.dtype, result.metrics)
+                steps = None
+                if method.iterates is not None and (method.flops_wants_footprint or method.bytes):
+                    steps = _steps(partial(method.iterates, *inputs, xp=xp, **params), result.curve)
+                footprint = _footprint(problem.inputs, case.dtype, result.metrics, steps)
                 result.flops = method.flop_count(case.sizes, params, footprint)
                 if method.bytes is not None:
                     result.bytes = float(method.bytes(case.sizes, params, footprint))
@@ -131,10 +134,20 @@ def execute(
     return result
 
 
-def _footprint(inputs: Iterable[Any], dtype: str, metrics: dict[str, float]) -> Footprint:
-    """The case's ``Footprint`` for a bytes model: its dtype's word, the problem's inputs on
-    the host, its metrics."""
-    return Footprint(word=DTYPE_BYTES[dtype], inputs=tuple(inputs), metrics=metrics)
+def _footprint(
+    inputs: Iterable[Any], dtype: str, metrics: dict[str, float], steps: int | None
+) -> Footprint:
+    """The case's ``Footprint`` for its flop and bytes models: its dtype's word, the problem's
+    inputs on the host, its metrics, the steps an iterative method ran."""
+    return Footprint(DTYPE_BYTES[dtype], tuple(inputs), metrics, steps)
+
+
+def _steps(iterates: Callable[[], Iterable[Any]], curve: list[dict[str, float]]) -> int:
+    """The steps an iterative method ran: its curve's last step, or counted in an untimed
+    run where there is no curve."""
+    if curve:
+        return int(curve[-1]["step"])
+    return sum(1 for _ in iterates())
 
 
 def _thread_info(pools: ThreadpoolController) -> list[dict[str, Any]]:
