@@ -63,10 +63,14 @@ def case(
     }
 
 
-def synthetic_run(path: Path, cases: list[dict[str, Any]]) -> tuple[ResultsDB, int]:
-    """A finished run of ``cases`` stored in a new database at ``path``."""
+def synthetic_run(
+    path: Path, cases: list[dict[str, Any]], metadata: dict[str, Any] | None = None
+) -> tuple[ResultsDB, int]:
+    """A finished run of ``cases`` stored in a new database at ``path`` (or added to the one
+    there), with ``metadata`` beside the machine's (the tasks' declarations, ``"tasks"``)."""
     db = ResultsDB(path)
-    run_id = db.start_run("synthetic", "synthetic.yaml", "", {"cpu": "test", "cores": 2})
+    meta = {"cpu": "test", "cores": 2, **(metadata or {})}
+    run_id = db.start_run("synthetic", "synthetic.yaml", "", meta)
     for record in cases:
         db.add_case(run_id, record)
     db.finish_run(run_id)

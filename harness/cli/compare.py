@@ -70,8 +70,11 @@ def _milliseconds(record: StoredCase | None) -> str:
 
 
 def _metric_cell(row: CaseComparison) -> str:
+    """The metrics that changed, red when worse in the direction their task declared (a
+    higher-is-better one is marked so)."""
     return "\n".join(
-        f"[{'red' if c.worse else 'green'}]{escape(c.name)} "
+        f"[{'red' if c.worse else 'green'}]{escape(c.name)}"
+        f"{' (higher is better)' if c.higher_is_better else ''} "
         f"{'nan' if c.base is None else format(c.base, '.2e')} → "
         f"{'nan' if c.new is None else format(c.new, '.2e')}[/]"
         for c in row.metric_changes
@@ -194,10 +197,11 @@ def compare(
     BASE and NEW are run ids, or git commits (a prefix of 4+ hex digits: the latest finished
     run of that commit). Per case: the ratio of median times new/base, a Mann-Whitney U test
     on the raw samples, a bootstrap interval of the ratio, and the quality metrics that
-    changed beyond the tolerance. Exit status: 0 when nothing regressed, 1 when a case got
-    slower, less accurate or newly failed, 2 when the results are too unstable to say, the
-    runs come from different machines (see --normalize), the runs have no case in common
-    (nothing to compare), or an option or run is not valid.
+    changed beyond the tolerance, better or worse in the direction each task declares
+    (lower is better unless it says higher). Exit status: 0 when nothing regressed, 1 when
+    a case got slower, less accurate or newly failed, 2 when the results are too unstable to
+    say, the runs come from different machines (see --normalize), the runs have no case in
+    common (nothing to compare), or an option or run is not valid.
     """
     new_db = _open(db_path or results_db.default_path())
     old_db = _open(base_db) if base_db else new_db

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,10 +91,33 @@ class Task:
     loop: Loop | None = None
     """For a task that runs another task's methods inside a loop of its own (a training run):
     that loop (see ``Loop``); ``None``: the harness calls the method on ``Problem.inputs``."""
+    main_metric: str | None = None
+    """The metric that says how good an output is, the one the report's headline and plots
+    start on (accuracy against time, the Pareto front, the fastest method at each accuracy
+    level): e.g. ``orthogonality_error``, ``relative_residual``, ``val_loss``. ``None``: the
+    first metric the task reports."""
+    higher_is_better: tuple[str, ...] = ()
+    """The metrics for which a larger value is better (an accuracy, a captured share); every
+    other metric is lower-is-better. The report's fronts and levels and ``harness compare``'s
+    verdicts follow it. A metric that only describes the run (a count of rows or of calls)
+    still gets a direction, the one to sort it by."""
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise ValueError(f"task {self.name!r}: family {self.family!r} is not one of {FAMILIES}")
+        if isinstance(self.higher_is_better, str) or not all(
+            isinstance(name, str) and name for name in self.higher_is_better
+        ):
+            raise ValueError(
+                f"task {self.name!r}: higher_is_better must be a collection of metric names, "
+                f"not {self.higher_is_better!r}"
+            )
+        if self.main_metric is not None and not (
+            isinstance(self.main_metric, str) and self.main_metric
+        ):
+            raise ValueError(
+                f"task {self.name!r}: main_metric must be a metric's name, not {self.main_metric!r}"
+            )
         if self.example_sizes is not None and len(self.example_sizes) != len(self.size_names):
             raise ValueError(
                 f"task {self.name!r}: example_sizes {self.example_sizes} do not match "
@@ -105,6 +128,12 @@ class Task:
         """The sizes of a small instance: ``example_sizes``, or 64, 16, 4, 4, ... by position."""
         sizes = self.example_sizes or (64, 16, *[4] * len(self.size_names))
         return dict(zip(self.size_names, sizes, strict=False))
+
+    def metric_declaration(self) -> dict[str, Any]:
+        """What the task says of its metrics, JSON-ready, as a run stores it (``metadata
+        ["tasks"][name]``, read by the report and ``harness compare``): ``{"main":
+        main_metric or None, "higher_is_better": [names, sorted]}``."""
+        return {"main": self.main_metric, "higher_is_better": sorted(self.higher_is_better)}
 
 
 def task(
@@ -117,14 +146,24 @@ def task(
     exact: str | None = None,
     step_metrics: Metrics | None = None,
     loop: Loop | None = None,
+    main_metric: str | None = None,
+    higher_is_better: Iterable[str] = (),
 ) -> Callable[[Generator], Task]:
     """Decorator: make a ``Task`` from its generator; its parameters come from the signature.
 
     ``example_sizes`` are those of a small instance (in ``size_names`` order) for quick checks;
     ``exact`` names the ``Problem.reference`` entry that is an exact output, if any;
     ``step_metrics``, cheaper metrics for the steps of a convergence curve, if any; ``loop``,
-    for a task that runs another task's methods inside a loop of its own (``Loop``).
+    for a task that runs another task's methods inside a loop of its own (``Loop``);
+    ``main_metric``, the metric that judges an output (``None``: the first the task reports);
+    ``higher_is_better``, the metrics for which larger is better (all others: lower).
     """
+    if isinstance(higher_is_better, str):
+        raise ValueError(
+            f"task {name!r}: higher_is_better must be a collection of metric names, not the "
+            f"string {higher_is_better!r} (write ({higher_is_better!r},))"
+        )
+    higher = tuple(dict.fromkeys(higher_is_better))
 
     def wrap(generate: Generator) -> Task:
         return Task(
@@ -139,6 +178,8 @@ def task(
             exact=exact,
             step_metrics=step_metrics,
             loop=loop,
+            main_metric=main_metric,
+            higher_is_better=higher,
         )
 
     return wrap

@@ -1,4 +1,4 @@
-"""What the report's plots mark: the Pareto front of time against error, the power law of
+"""What the report's plots mark: the Pareto front of time against a metric, the power law of
 time against size within one shape family, and the floor that keeps a near-zero error on a
 log axis."""
 
@@ -17,17 +17,21 @@ ROUNDING = 1e-8
 (√ε of float64): an error of −2e-16 beside errors of 1e-15."""
 
 
-def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+def pareto_front(
+    points: Sequence[tuple[float, float]], higher_is_better: bool = False
+) -> list[int]:
     """Indices of the points no other point dominates, by increasing x.
 
-    Both coordinates are costs (time, error): ``p`` dominates ``q`` when it is no worse in
-    both and better in one. Equal points are all on the front."""
-    order = sorted(range(len(points)), key=lambda i: (points[i][0], points[i][1]))
+    x is a cost (time); so is y (an error), unless ``higher_is_better`` (an accuracy): ``p``
+    dominates ``q`` when it is no worse in both and better in one. Equal points are all on
+    the front."""
+    costs = [(x, -y if higher_is_better else y) for x, y in points]
+    order = sorted(range(len(costs)), key=lambda i: costs[i])
     front: list[int] = []
     best_y = math.inf
     for i in order:
-        x, y = points[i]
-        if y < best_y or (front and points[front[-1]] == (x, y)):
+        x, y = costs[i]
+        if y < best_y or (front and costs[front[-1]] == (x, y)):
             front.append(i)
             best_y = min(best_y, y)
     return front

@@ -21,8 +21,8 @@ from harness.report.analysis import MIN_SIZES, pareto_front, power_law, shape_fa
 from harness.report.figure import SMALL, Table, figure
 from harness.report.markup import count, seconds
 from harness.report.rows import (
+    Declared,
     Row,
-    main_metric,
     metric_names,
     problem_groups,
     problem_title,
@@ -131,16 +131,17 @@ def accuracy_vs_time(
     hidden: bool = False,
     size: tuple[int, int] = (svg.WIDTH, svg.HEIGHT),
     legend_html: str = "",
+    higher_is_better: bool = False,
 ) -> str:
-    """Error against time for one size and problem; the Pareto front (no other case both
-    faster and more accurate) is a grey staircase under its points, drawn larger in their
-    own colours. Empty when no row has the metric; ``hidden`` until the page's metric
-    selector picks it."""
+    """``metric`` against time for one size and problem; the Pareto front (no other case both
+    faster and better: a lower metric, or a higher one when ``higher_is_better``) is a grey
+    staircase under its points, drawn larger in their own colours. Empty when no row has
+    the metric; ``hidden`` until the page's metric selector picks it."""
     judged = _judged(rows, metric)
     if not judged:
         return ""
     coords = [coord for _, coord in judged]
-    front = set(pareto_front(coords))
+    front = set(pareto_front(coords, higher_is_better))
     series: dict[str, svg.Series] = {}
     table = Table((*ROW_HEADER, SECONDS_LABEL, "low", "high", metric, "pareto_front"))
     for i, (row, (t, e)) in enumerate(judged):
@@ -168,13 +169,14 @@ def accuracy_vs_time(
     )
     x = svg.Axis.fit(SECONDS_LABEL, [c[0] for c in coords], format=seconds)
     y = svg.Axis.fit(metric.replace("_", " "), [c[1] for c in coords])
+    better = "higher is better: upper left" if higher_is_better else "lower is better: lower left"
     return figure(
         [front_line, *series.values()],
         x,
         y,
         f"{metric} against time, {title}",
-        f"{title}: {metric} against median time; the grey staircase joins the Pareto front "
-        "(larger marks); bars: the interval.",
+        f"{title}: {metric} against median time ({better} is best); the grey staircase joins "
+        "the Pareto front (larger marks); bars: the interval.",
         legend_html,
         table=table,
         size=size,
@@ -183,12 +185,16 @@ def accuracy_vs_time(
     )
 
 
-def overview_front(rows: Sequence[Row], styles: Styles, title: str) -> str:
-    """A small accuracy-against-time plot of a task's main error metric
-    (``rows.main_metric``) with its Pareto front, for the overview; of the largest size and
+def overview_front(
+    rows: Sequence[Row], styles: Styles, title: str, declared: Declared | None = None
+) -> str:
+    """A small accuracy-against-time plot of a task's main metric (``Declared.main_metric``
+    of what the run stored; none: the fallback of a run stored without declarations) with
+    its Pareto front in the metric's direction, for the overview; of the largest size and
     problem when ``rows`` span several (a front across sizes compares unlike cases), with
     the key of what it shows. Empty when no row has a time and the metric."""
-    metric = main_metric(metric_names(rows))
+    declared = declared or Declared()
+    metric = declared.main_metric(metric_names(rows))
     if metric is None:
         return ""
     groups = [g for g in problem_groups(rows).values() if _judged(g, metric)]
@@ -202,6 +208,7 @@ def overview_front(rows: Sequence[Row], styles: Styles, title: str) -> str:
         f"{title}, {problem_title(group[0])}",
         size=SMALL,
         legend_html=styles.key(group),
+        higher_is_better=declared.higher_is_better(metric),
     )
 
 

@@ -19,10 +19,10 @@ from harness.report import charts, tables, training
 from harness.report.headline import Headline, Level, Share, headline
 from harness.report.markup import attrs, esc
 from harness.report.rows import (
+    Declared,
     Row,
     anchor,
     by_problem,
-    main_metric,
     metric_names,
     problem_groups,
     problem_title,
@@ -119,8 +119,14 @@ def overview(run: StoredRun, rows: Sequence[Row], task_pages: dict[str, str]) ->
     for task, href in task_pages.items():
         group = [r for r in rows if r.task == task]
         measured = [r for r in group if r.median_s is not None]
-        found = headline(group, main_metric(metric_names(group)))
-        plot = charts.overview_front(measured, charts.Styles(measured), task) if measured else ""
+        declared = Declared.of(run.metadata, task)
+        main = declared.main_metric(metric_names(group))
+        found = headline(group, main, declared.higher_is_better(main) if main else False)
+        plot = (
+            charts.overview_front(measured, charts.Styles(measured), task, declared)
+            if measured
+            else ""
+        )
         results.append(
             f'<section class="headline"><h3><a href="{esc(href)}">{esc(task)}</a></h3>'
             f'<div class="headline-body">{plot}{_findings(found, href)}</div></section>'
@@ -216,13 +222,14 @@ def _findings(found: Headline, href: str) -> str:
         )
     if found.levels:
         levels = "".join(
-            f"<li>{esc(_level_text(level))}: "
+            f"<li>{esc(_level_text(level, found.higher_is_better))}: "
             f'<a href="{esc(href)}#{esc(anchor(level.fastest.row))}">'
             f"{esc(level.fastest.label)}</a> ({_share(level.fastest)})</li>"
             for level in found.levels
         )
         metric = (found.metric or "").replace("_", " ")
-        items.append(f"Fastest method with {esc(metric)} at most:<ul>{levels}</ul>")
+        bound = "at least" if found.higher_is_better else "at most"
+        items.append(f"Fastest method with {esc(metric)} {bound}:<ul>{levels}</ul>")
     if found.backends:
         items.append(
             f'Fastest <a href="{esc(href)}#backends">backend</a> per method: '
@@ -253,10 +260,10 @@ def _findings(found: Headline, href: str) -> str:
     return '<ul class="findings">' + "".join(f"<li>{item}</li>" for item in items) + "</ul>"
 
 
-def _level_text(level: Level) -> str:
+def _level_text(level: Level, higher_is_better: bool = False) -> str:
     if level.loosest == level.tightest:
         return f"{level.loosest:g}"
-    return f"{level.loosest:g} down to {level.tightest:g}"
+    return f"{level.loosest:g} {'up' if higher_is_better else 'down'} to {level.tightest:g}"
 
 
 def _choices(metrics: Sequence[str], main: str) -> str:
@@ -265,7 +272,7 @@ def _choices(metrics: Sequence[str], main: str) -> str:
         for m in metrics
     )
     return (
-        f'<label class="metric">error metric in the plots: '
+        f'<label class="metric">metric in the plots: '
         f'<select class="metric-choice">{options}</select></label>'
     )
 
@@ -279,19 +286,23 @@ class Section:
     html: str
 
 
-def task_page(rows: Sequence[Row]) -> str:
+def task_page(rows: Sequence[Row], declared: Declared | None = None) -> str:
     """One task: contents; the summary (``headline``); the plots (accuracy against time with
     the Pareto front, timing distributions, scaling, backends, convergence); the table of
-    the cases that ran; the cases that did not run, one line per reason."""
+    the cases that ran; the cases that did not run, one line per reason. ``declared``: what
+    the task declared of its metrics, as its run stored it (``Declared.of``); none: the
+    fallback of a run stored without declarations."""
+    declared = declared or Declared()
     metrics = metric_names(rows)
-    main = main_metric(metrics)
+    main = declared.main_metric(metrics)
     ran = [r for r in rows if r.status not in DID_NOT_RUN]
     measured = [r for r in ran if r.median_s is not None]
     styles = charts.Styles(measured)
     groups = problem_groups(measured)
-    sections = [Section("summary", "Summary", _counts(rows) + _findings(headline(rows, main), ""))]
+    found = headline(rows, main, declared.higher_is_better(main) if main else False)
+    sections = [Section("summary", "Summary", _counts(rows) + _findings(found, ""))]
     if main and measured:
-        sections.append(_accuracy_section(groups, metrics, main, styles))
+        sections.append(_accuracy_section(groups, metrics, main, styles, declared))
     sections += [
         _distribution_section(groups, styles),
         _scaling_section(measured, styles),
@@ -314,22 +325,41 @@ def task_page(rows: Sequence[Row]) -> str:
 
 
 def _accuracy_section(
-    groups: dict[str, list[Row]], metrics: Sequence[str], main: str, styles: charts.Styles
+    groups: dict[str, list[Row]],
+    metrics: Sequence[str],
+    main: str,
+    styles: charts.Styles,
+    declared: Declared,
 ) -> Section:
     """Accuracy against time, a chart per metric (``main`` shown) for each size and problem,
-    with the Pareto front; the metric selector for every plot of the page."""
+    with the Pareto front in each metric's direction; the metric selector for every plot of
+    the page."""
     body = [
         _choices(metrics, main),
-        '<p class="note">Per size and problem; lower left is better. Joined: the Pareto '
-        "front, the cases no other case beats on both time and error.</p>" + styles.key(),
+        f'<p class="note">Per size and problem; {esc(_better_corner(metrics, declared))}. '
+        "Joined: the Pareto front, the cases no other case beats on both time and the "
+        "metric.</p>" + styles.key(),
     ]
     figures = "".join(
-        charts.accuracy_vs_time(group, m, styles, title, hidden=m != main)
+        charts.accuracy_vs_time(
+            group, m, styles, title, hidden=m != main, higher_is_better=declared.higher_is_better(m)
+        )
         for title, group in groups.items()
         for m in metrics
     )
     body.append(f'<div class="charts">{figures}</div>')
     return Section("accuracy", "Accuracy against time", "".join(body))
+
+
+def _better_corner(metrics: Sequence[str], declared: Declared) -> str:
+    """Where the better cases sit in the accuracy plots of ``metrics``: lower left, or
+    upper left for the higher-is-better ones (named)."""
+    higher = [m.replace("_", " ") for m in metrics if declared.higher_is_better(m)]
+    if not higher:
+        return "lower left is better"
+    if len(higher) == len(metrics):
+        return "upper left is better (higher is better)"
+    return f"lower left is better; upper left for {', '.join(higher)} (higher is better)"
 
 
 def _distribution_section(groups: dict[str, list[Row]], styles: charts.Styles) -> Section:

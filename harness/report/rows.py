@@ -256,8 +256,9 @@ def metric_names(rows: Sequence[Row]) -> list[str]:
 
 
 def main_metric(names: Sequence[str]) -> str | None:
-    """The metric a task's plots start on: the first the task reports whose name says it is
-    an error (``error``, ``residual``, ``distance``), else its first metric.
+    """The main metric of a run stored before tasks declared theirs (``Declared``): the
+    first the task reports whose name says it is an error (``error``, ``residual``,
+    ``distance``), else its first metric.
 
     A task lists its metrics in the order it chose (``orthogonalize`` reports
     ``orthogonality_error`` first, the one every orthogonalizer aims at, where the polar
@@ -266,6 +267,52 @@ def main_metric(names: Sequence[str]) -> str | None:
         if any(word in name for word in ERROR_WORDS):
             return name
     return names[0] if names else None
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What a task declared of its metrics (``Task.metric_declaration``), as its run stored
+    it in ``metadata["tasks"]``: the main metric and the higher-is-better ones. A run stored
+    before tasks declared them has none (``stored`` false): its main metric is then the one
+    ``main_metric`` picks, and every metric is lower-is-better."""
+
+    main: str | None = None
+    """``None``: the first metric the task reports (``stored``), or ``main_metric``'s."""
+    higher: frozenset[str] = frozenset()
+    stored: bool = False
+
+    @classmethod
+    def of(cls, metadata: dict[str, Any] | None, task: str) -> Declared:
+        """The declaration of ``task`` in a run's ``metadata``; none where it holds none."""
+        tasks = (metadata or {}).get("tasks")
+        found = tasks.get(task) if isinstance(tasks, dict) else None
+        if not isinstance(found, dict):
+            return cls()
+        main = found.get("main")
+        higher = found.get("higher_is_better")
+        higher = higher if isinstance(higher, list) else []
+        return cls(
+            main if isinstance(main, str) else None,
+            frozenset(name for name in higher if isinstance(name, str)),
+            stored=True,
+        )
+
+    def main_metric(self, names: Sequence[str]) -> str | None:
+        """The metric the task's headline and plots start on, of the ``names`` its rows
+        report: the declared one, or else its first; for a run without declarations,
+        ``main_metric``'s pick."""
+        if not self.stored:
+            return main_metric(names)
+        if self.main in names:
+            return self.main
+        return names[0] if names else None
+
+    def higher_is_better(self, metric: str) -> bool:
+        return metric in self.higher
+
+    def direction(self, metric: str) -> str:
+        """``higher`` or ``lower``: which is better for ``metric``."""
+        return "higher" if self.higher_is_better(metric) else "lower"
 
 
 def problem_groups(rows: Sequence[Row]) -> dict[str, list[Row]]:

@@ -37,7 +37,7 @@ from typing import Any
 from harness.output_files import OutputError, exists, explain, write_text_atomically
 from harness.report import pages
 from harness.report.markup import slug
-from harness.report.rows import Row, group_repetitions
+from harness.report.rows import Declared, Row, group_repetitions
 from harness.results.compare import compare_runs
 from harness.results.db import ResultsDB
 from harness.results.records import StoredRun
@@ -194,8 +194,9 @@ def write(
     }
     for task, href in task_pages.items():
         task_rows = [r for r in rows if r.task == task]
+        declared = Declared.of(run.metadata, task)
         documents[href] = pages.page(
-            f"{task} · run {run.id}", nav, href, pages.task_page(task_rows)
+            f"{task} · run {run.id}", nav, href, pages.task_page(task_rows, declared)
         )
     if len(runs) > 1:
         documents["compare.html"] = _comparison_document(db, run_ids[-2], run_ids[-1], nav)

@@ -474,7 +474,8 @@ def _comparison_cells(row: CaseComparison) -> list[Cell]:
     for dim in identity["sizes"].values():
         size *= dim
     changes = "; ".join(
-        f"{c.name} {number(c.base)} → {number(c.new)}{' (worse)' if c.worse else ''}"
+        f"{c.name}{' (higher is better)' if c.higher_is_better else ''} "
+        f"{number(c.base)} → {number(c.new)}{' (worse)' if c.worse else ''}"
         for c in row.metric_changes
     )
     verdict = row.verdict + (" · less accurate" if row.accuracy_regressed else "")

@@ -15,11 +15,13 @@ For a case measured (``ok``) in both:
   p = 2 / C(n_base + n_new, n_base)), or either run flagged the case unstable (IQR/median
   above the suite's threshold, ``harness.run.stats``) and the interval straddles 1 + e or
   1 / (1 + e).
-- **Accuracy.** Each quality metric present in both records: lower is better for every metric
-  (the built-in tasks' metrics are errors, residuals and iteration counts). A metric that
-  grew by more than ``max(absolute, relative × |base|)`` is an accuracy regression; one that
-  shrank as much is an improvement. A metric that became non-finite (stored as null) is a
-  regression.
+- **Accuracy.** Each quality metric present in both records, in the direction its task
+  declared (``Task.higher_is_better``, stored in the new run's ``metadata["tasks"]``; the base
+  run's where the new one has none; lower is better for every metric of a run stored
+  before tasks declared them). A metric that moved the wrong way (grew, or for a
+  higher-is-better metric fell) by more than ``max(absolute, relative × |base|)`` is an
+  accuracy regression; one that moved as much the right way is an improvement. A metric that
+  became non-finite (stored as null) is a regression.
 - **Status.** A case ``ok`` in the base and ``error``/``timeout``/``crashed`` in the new run
   is ``failing`` (a regression); the reverse is ``fixed``; any other change of status is
   ``status changed``. Cases in one run only are ``only in base`` / ``only in new``.
@@ -83,7 +85,7 @@ differ; whether runs are comparable is the fingerprint's decision."""
 
 @dataclass(frozen=True)
 class MetricTolerance:
-    """How much a quality metric may change before it counts (lower is better).
+    """How much a quality metric may change before it counts (either way).
 
     A change counts when ``|new − base| > max(absolute, relative × |base|)``.
     """
@@ -107,7 +109,9 @@ class MetricChange:
     new: float | None
     """``None``: the metric was non-finite in that run."""
     worse: bool
-    """True: an accuracy regression (the metric grew, or became non-finite)."""
+    """True: an accuracy regression (the metric moved the wrong way, or became non-finite)."""
+    higher_is_better: bool = False
+    """The metric's direction, as the task declared it (``higher_is_better_metrics``)."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +176,13 @@ class CaseComparison:
             "interval": list(self.interval) if self.interval else None,
             "p_value": self.p_value,
             "metric_changes": [
-                {"name": c.name, "base": c.base, "new": c.new, "worse": c.worse}
+                {
+                    "name": c.name,
+                    "base": c.base,
+                    "new": c.new,
+                    "worse": c.worse,
+                    "higher_is_better": c.higher_is_better,
+                }
                 for c in self.metric_changes
             ],
             "note": self.note,
@@ -296,7 +306,14 @@ def compare_runs(
         base_run.metadata, new_run.metadata, comparable, normalize, min_effect, alpha
     )
     rows = [
-        _compare_case(identity, base, new, judge, tolerance)
+        _compare_case(
+            identity,
+            base,
+            new,
+            judge,
+            tolerance,
+            higher_is_better_metrics(new_run.metadata, base_run.metadata, identity["task"]),
+        )
         for identity, base, new in match_cases(base_source.cases(base_id), db.cases(new_id))
     ]
     return Comparison(
@@ -469,20 +486,42 @@ def _gemm_rate(meta: dict[str, Any], backend: str, dtype: str) -> float | None:
     return meta.get("roofline", {}).get(backend, {}).get(dtype, {}).get("gemm_gflops")
 
 
+def higher_is_better_metrics(
+    new_meta: dict[str, Any], base_meta: dict[str, Any], task: str
+) -> frozenset[str]:
+    """The metrics of ``task`` that its declaration (``Task.metric_declaration``, stored in
+    a run's ``metadata["tasks"]``) says are higher-is-better: the new run's, else the base
+    run's; none (every metric lower-is-better) for runs stored before tasks declared them."""
+    for meta in (new_meta, base_meta):
+        tasks = meta.get("tasks")
+        declared = tasks.get(task) if isinstance(tasks, dict) else None
+        if isinstance(declared, dict):
+            names = declared.get("higher_is_better")
+            names = names if isinstance(names, list) else []
+            return frozenset(name for name in names if isinstance(name, str))
+    return frozenset()
+
+
 def _metric_changes(
-    base: StoredCase, new: StoredCase, tolerance: MetricTolerance
+    base: StoredCase,
+    new: StoredCase,
+    tolerance: MetricTolerance,
+    higher_is_better: frozenset[str] = frozenset(),
 ) -> tuple[MetricChange, ...]:
-    """Metrics present in both records that changed beyond the tolerance."""
+    """Metrics present in both records that changed beyond the tolerance, judged in their
+    direction (``higher_is_better``: the metrics for which larger is better)."""
     base_metrics, new_metrics = base.metrics or {}, new.metrics or {}
     changes = []
     for name in sorted(set(base_metrics) & set(new_metrics)):
         b, n = base_metrics[name], new_metrics[name]
+        higher = name in higher_is_better
         if b is None or n is None:
             if (b is None) != (n is None):
-                changes.append(MetricChange(name, b, n, worse=n is None))
+                changes.append(MetricChange(name, b, n, worse=n is None, higher_is_better=higher))
             continue
         if abs(n - b) > tolerance.threshold(b, base.dtype):
-            changes.append(MetricChange(name, b, n, worse=n > b))
+            worse = n < b if higher else n > b
+            changes.append(MetricChange(name, b, n, worse=worse, higher_is_better=higher))
     return tuple(changes)
 
 
@@ -492,6 +531,7 @@ def _compare_case(
     new: StoredCase | None,
     judge: _TimeJudge,
     tolerance: MetricTolerance,
+    higher_is_better: frozenset[str] = frozenset(),
 ) -> CaseComparison:
     if base is None or new is None:
         verdict = "only in new" if base is None else "only in base"
@@ -503,7 +543,7 @@ def _compare_case(
             base,
             new,
             **judge(base, new),
-            metric_changes=_metric_changes(base, new, tolerance),
+            metric_changes=_metric_changes(base, new, tolerance, higher_is_better),
         )
     if statuses[0] == statuses[1]:
         return CaseComparison(identity, base, new, "not measured", note=base.status)

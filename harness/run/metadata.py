@@ -2,7 +2,9 @@
 
 Project commit and dirty flag, Python and OS, CPU model, cores and memory, the environment
 variables that change timings, every plugin's distribution and version, and each backend's
-own metadata (library versions, BLAS vendor and kernel, threads, GPU, driver, CUDA).
+own metadata (library versions, BLAS vendor and kernel, threads, GPU, driver, CUDA), and what
+each task of the run declares of its metrics (its main metric and which are higher-is-better),
+which the report and ``harness compare`` read, since they never load the plugins.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +70,20 @@ def memory_bytes() -> int | None:
         return None
 
 
-def collect(registry: Registry, backends: list[str]) -> dict[str, Any]:
-    """Metadata of this machine and of the named (available) backends."""
+def task_declarations(registry: Registry, tasks: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """``Task.metric_declaration()`` of each named task the registry has, by name, sorted."""
+    declarations = {}
+    for name in sorted(set(tasks)):
+        try:
+            declarations[name] = registry.task(name).metric_declaration()
+        except LookupError:  # not here (a plan naming a task this installation lacks)
+            continue
+    return declarations
+
+
+def collect(registry: Registry, backends: list[str], tasks: Iterable[str] = ()) -> dict[str, Any]:
+    """Metadata of this machine, of the named (available) backends and of the named tasks'
+    metrics (``"tasks": {name: Task.metric_declaration()}``)."""
     backend_meta: dict[str, Any] = {}
     for name in backends:
         backend = registry.backend(name)
@@ -98,4 +113,5 @@ def collect(registry: Registry, backends: list[str]) -> dict[str, Any]:
             for p in registry.plugins
         ],
         "backends": backend_meta,
+        "tasks": task_declarations(registry, tasks),
     }

@@ -165,6 +165,7 @@ def real_matrix(m: int, n: int, kind: str, layer: str, step: int, seed: int) -> 
     metrics=orthogonalize_metrics,
     step_metrics=orthogonalize_step_metrics,
     exact="polar",
+    main_metric="orthogonality_error",
 )
 def generate_orthogonalize(
     sizes: Mapping[str, int],

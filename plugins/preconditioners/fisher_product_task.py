@@ -64,6 +64,7 @@ def fisher_product_metrics(problem: Problem, output: Any) -> dict[str, float]:
     metrics=fisher_product_metrics,
     exact="natural_gradient",
     example_sizes=(16, 6, 4),
+    main_metric="direction_error",
 )
 def generate_fisher_product(
     sizes: Mapping[str, int],

@@ -39,6 +39,7 @@ def inverse_root_metrics(problem: Problem, X: np.ndarray) -> dict[str, float]:
     size_names=("n",),
     metrics=inverse_root_metrics,
     exact="inverse_root",
+    main_metric="relative_error",
 )
 def generate_inverse_root(
     sizes: Mapping[str, int],

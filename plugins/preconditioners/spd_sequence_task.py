@@ -109,6 +109,7 @@ def smooth_field(rng: np.random.Generator, m: int, modes: int = 4) -> np.ndarray
     size_names=("n", "systems"),
     metrics=spd_sequence_metrics,
     example_sizes=(6, 3),
+    main_metric="max_relative_residual",
 )
 def generate_spd_sequence(
     sizes: Mapping[str, int],

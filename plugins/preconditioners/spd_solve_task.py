@@ -119,7 +119,13 @@ def digits_rbf_kernel(n: int, length_scale: float, rng: np.random.Generator) -> 
     return np.exp(-squareform(pdist(X, "sqeuclidean")) / (2 * length_scale**2))
 
 
-@task(name="spd_solve", family="preconditioner", size_names=("n",), metrics=spd_solve_metrics)
+@task(
+    name="spd_solve",
+    family="preconditioner",
+    size_names=("n",),
+    metrics=spd_solve_metrics,
+    main_metric="relative_residual",
+)
 def generate_spd_solve(
     sizes: Mapping[str, int],
     rng: np.random.Generator,

@@ -116,6 +116,7 @@ def _targets(X: np.ndarray, labels: np.ndarray | None, rng: np.random.Generator)
     size_names=("n", "d", "features"),
     metrics=kernel_approximation_metrics,
     example_sizes=(32, 8, 16),
+    main_metric="frobenius_error",
 )
 def generate_kernel_approximation(
     sizes: Mapping[str, int],

@@ -49,6 +49,7 @@ def least_squares_metrics(problem: Problem, output: Any) -> dict[str, float]:
     size_names=("m", "n"),
     metrics=least_squares_metrics,
     exact="solution",
+    main_metric="residual_ratio",
 )
 def generate_least_squares(
     sizes: Mapping[str, int],

@@ -86,6 +86,7 @@ def _block(M: np.ndarray, m: int, n: int, what: str) -> np.ndarray:
     family="sketch",
     size_names=("m", "n", "k"),
     metrics=low_rank_approx_metrics,
+    main_metric="spectral_ratio",
 )
 def generate_low_rank_approx(
     sizes: Mapping[str, int],

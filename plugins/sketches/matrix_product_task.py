@@ -49,6 +49,7 @@ def matrix_product_metrics(problem: Problem, SC: np.ndarray) -> dict[str, float]
     size_names=("m", "n", "p"),
     metrics=matrix_product_metrics,
     example_sizes=(512, 16, 4),
+    main_metric="error",
 )
 def generate_matrix_product(
     sizes: Mapping[str, int],

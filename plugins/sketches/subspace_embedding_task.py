@@ -17,6 +17,9 @@ Metrics, in float64 on the host, from the singular values σ₁ ≥ … ≥ σ�
 - ``sketched_condition``: σ₁/σₙ = κ(A R⁻¹) for R from a QR of S A, the condition number
   sketch-and-precondition least squares (Blendenpik, LSRN) iterates on; absent when σₙ = 0;
 - ``rows``: rows of the output (s, or what a sampling sketch kept).
+
+The main metric is ``distortion``; ``sigma_min`` is higher-is-better (a direction lost when it
+falls), every other metric lower-is-better (``rows`` too: a smaller sketch is cheaper).
 """
 
 from __future__ import annotations
@@ -94,6 +97,8 @@ def disjoint_sparse_basis(m: int, n: int, density: float, rng: np.random.Generat
     family="sketch",
     size_names=("m", "n"),
     metrics=subspace_embedding_metrics,
+    main_metric="distortion",
+    higher_is_better=("sigma_min",),
 )
 def generate_subspace_embedding(
     sizes: Mapping[str, int],

@@ -31,6 +31,7 @@ def trace_estimation_metrics(problem: Problem, output: Any) -> dict[str, float]:
     size_names=("n",),
     metrics=trace_estimation_metrics,
     exact="trace",
+    main_metric="relative_error",
 )
 def generate_trace_estimation(
     sizes: Mapping[str, int],

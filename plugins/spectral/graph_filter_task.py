@@ -218,6 +218,7 @@ def _filtered_without_eigenbasis(
     family="spectral_filter",
     size_names=("n", "signals"),
     metrics=graph_filter_metrics,
+    main_metric="relative_error",
 )
 def generate_graph_filter(
     sizes: Mapping[str, int],

@@ -68,6 +68,7 @@ def circular_conv_norm(kernel: np.ndarray) -> float:
     family="spectral_filter",
     size_names=("m", "n"),
     metrics=spectral_norm_metrics,
+    main_metric="relative_error",
 )
 def generate_spectral_norm(
     sizes: Mapping[str, int],

@@ -69,6 +69,7 @@ def _real_rows(data: str, n: int, d: int, layer: str) -> np.ndarray:
     size_names=("n", "d", "k"),
     metrics=streaming_pca_metrics,
     example_sizes=(64, 8, 2),
+    main_metric="subspace_distance",
 )
 def generate_streaming_pca(
     sizes: Mapping[str, int],

@@ -26,7 +26,8 @@ if never), ``step_seconds`` (training seconds per step), ``kernel_share`` (the s
 inside the method), ``kernel_calls``, the kernel's accuracy on what it saw
 (``orthogonality_error`` / ``root_residual``: median, and ``..._max``), and, for a run whose
 loss stopped being finite, ``diverged_at_step`` instead of the final losses
-(``kernel_failed_at_step`` for one whose method raised on an input it was given).
+(``kernel_failed_at_step`` for one whose method raised on an input it was given). The main
+metric is ``val_loss``; only the two ``..._at_step`` are higher-is-better.
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ def _reference(setup: loop.Setup, target_loss: float, accuracy: str) -> dict[str
     return {"setup": setup, "target_loss": target, "accuracy": accuracy}
 
 
+STOPPED_AT = ("diverged_at_step", "kernel_failed_at_step")
+"""Higher is better: a run that stopped later got further. Every other metric is lower-is-better
+(``kernel_calls`` and ``step_seconds`` too: they describe the run's cost)."""
+
 LOOP = {
     name: Loop(takes=name, run=loop.run, curve=loop.curve)
     for name in ("orthogonalize", "inverse_root")
@@ -92,6 +97,8 @@ LOOP = {
     metrics=training_metrics,
     example_sizes=(8, 2),
     loop=LOOP["orthogonalize"],
+    main_metric="val_loss",
+    higher_is_better=STOPPED_AT,
 )
 def generate_muon_training(
     sizes: dict[str, int],
@@ -117,6 +124,8 @@ def generate_muon_training(
     metrics=training_metrics,
     example_sizes=(8, 2),
     loop=LOOP["inverse_root"],
+    main_metric="val_loss",
+    higher_is_better=STOPPED_AT,
 )
 def generate_shampoo_training(
     sizes: dict[str, int],
