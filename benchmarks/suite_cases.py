@@ -214,12 +214,17 @@ class _SuiteBenchmarks:
     track_traced_peak.unit = "bytes"  # type: ignore[attr-defined]
 
 
-def _metric_benchmark(metric: str) -> _Callable[..., float]:
+def _metric_benchmark(metric: str, higher_is_better: bool) -> _Callable[..., float]:
     def track(self: _SuiteBenchmarks, results: dict[_Key, dict[str, _Any]], *labels: str) -> float:
         return self.value(results[(self.task, *labels)], "metrics", metric)
 
     track.__name__ = f"track_{metric}"
-    track.__doc__ = f"The task's ``{metric}`` for this case (lower is better)."
+    track.__doc__ = f"The task's ``{metric}`` for this case " + (
+        "(the task declares it higher-is-better; asv reads every tracked value as "
+        "lower-is-better, so read a drop of it as the regression)"
+        if higher_is_better
+        else "(lower is better)."
+    )
     track.unit = "unitless"  # type: ignore[attr-defined]
     return track
 
@@ -229,8 +234,9 @@ def _benchmark_class(task: str) -> type:
     keys = [key for key in _CASES if key[0] == task]
     axes = [list(dict.fromkeys(key[i + 1] for key in keys)) for i in range(len(PARAM_NAMES))]
     attrs: dict[str, _Any] = {"task": task, "params": axes, "__doc__": f"Task {task!r}."}
+    higher = set(_REGISTRY.task(task).higher_is_better)
     for metric in metric_names(task):
-        attrs[f"track_{metric}"] = _metric_benchmark(metric)
+        attrs[f"track_{metric}"] = _metric_benchmark(metric, metric in higher)
     return type(_class_name(task), (_SuiteBenchmarks,), attrs)
 
 
