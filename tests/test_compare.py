@@ -334,3 +334,18 @@ def test_real_runs_of_a_suite_compare_case_by_case_and_across_databases(tmp_path
     assert [r["method"] for r in out["rows"]] == ["newton_schulz", "svd_polar"]
     assert {r["verdict"] for r in out["rows"]} <= {"same", "slower", "faster", "unstable"}
     assert all(r["metric_changes"] == [] for r in out["rows"])
+
+
+def test_a_memory_bound_case_shows_its_gbs_on_both_sides(db):
+    """A method with a bytes model: each side of the comparison carries its GB/s and share
+    of the bandwidth (JSON), and the table shows the GB/s beside each median."""
+    sides = []
+    for median in (1e-3, 2e-3):
+        moved = {**record(tight(median)), "bytes": 4e6, "bandwidth_fraction": 0.2}
+        sides.append(store(db, [moved]))
+    (row,) = compare_runs(db, *sides).rows
+    as_json = row.as_dict()
+    assert as_json["base"]["gbs"] == pytest.approx(4e6 / 1e-3 / 1e9, rel=0.02)
+    assert as_json["new"]["bandwidth_fraction"] == 0.2
+    table = run_cli("compare", str(sides[0]), str(sides[1]), "--db", str(db.path))
+    assert "GB/s)" in table.stdout

@@ -8,7 +8,11 @@ namespace has ``out=``."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nonconforming_plugin
@@ -131,3 +135,20 @@ def test_an_iterative_methods_flop_model_counts_the_steps_it_ran() -> None:
     assert with_curve.flops == ran * 4 * 2 * 16**3
     no_curve = dataclasses.replace(QUICK, curves="none")
     assert CaseRunner(registry).run(root, no_curve).flops == with_curve.flops
+
+
+def test_a_ceiling_measured_beside_a_busy_process_says_so(tmp_path: Path) -> None:
+    """`harness roofline --refresh` with a busy loop running beside it: the measurement
+    records the busy process and the command warns that the cached ceiling may be low."""
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        env = {**os.environ, "HARNESS_CACHE": str(tmp_path)}
+        done = run_cli(
+            "roofline", "--backend", "numpy", "--dtype", "float32", "--refresh", "--json", env=env
+        )
+    finally:
+        busy.kill()
+    assert done.returncode == 0, done.stderr
+    entry = json.loads(done.stdout)["numpy"]["float32"]
+    assert busy.pid in {p["pid"] for p in entry["busy_processes"]}
+    assert "warning:" in done.stderr and "harness roofline --refresh" in done.stderr

@@ -428,11 +428,14 @@ def history_table(rows_by_commit: dict[str, list[Row]]) -> str:
 
 
 def _median_cell(record: StoredCase | None) -> Cell:
+    """One run's median time of a compared case; with a bytes model, its GB/s below it."""
     if record is None:
         return Cell("-")
     if record.status != Status.OK or record.median_s is None:
         return Cell(record.status, class_=record.status)
-    return Cell(seconds(record.median_s), record.median_s)
+    gbs = record.bytes / record.median_s / 1e9 if record.bytes else None
+    note = f"{gbs:.3g} GB/s" if gbs is not None else ""
+    return Cell(seconds(record.median_s), record.median_s, note=note)
 
 
 def comparison_table(rows: Sequence[CaseComparison]) -> str:

@@ -165,6 +165,14 @@ class CaseComparison:
                 "median_s": record.median_s,
                 "samples": len(record.samples or []),
                 "unstable": bool(record.unstable),
+                "peak_fraction": record.peak_fraction,
+                "above_peak": None if record.above_peak is None else bool(record.above_peak),
+                "gbs": (
+                    record.bytes / record.median_s / 1e9
+                    if record.bytes and record.median_s
+                    else None
+                ),
+                "bandwidth_fraction": record.bandwidth_fraction,
                 "metrics": record.metrics,
             }
 

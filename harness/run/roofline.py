@@ -45,6 +45,7 @@ from harness.cache import CacheWarning
 from harness.model.backend import DTYPE_BYTES, Backend, last_level_cache_bytes, probe
 from harness.plugins.discovery import describe_exception
 from harness.plugins.registry import Registry
+from harness.run import conditions
 from harness.run.timing import TimingOptions, measure
 
 OPTIONS = TimingOptions(warmup=1, min_time=0.02, min_samples=5, budget=0.0)
@@ -199,11 +200,34 @@ def measure_bandwidth(backend: Backend, dtype: str) -> dict[str, Any]:
 
 
 def measure_roofline(backend: Backend, dtype: str) -> dict[str, Any]:
+    """The ceilings of ``backend`` in ``dtype``, with the other processes that were busy on
+    the CPU as the measurement began (``conditions``: a ceiling measured beside them may be
+    low, and it is cached)."""
+    busy = conditions.collect().get("busy_processes") or []
     return {
         **measure_gemm(backend, dtype),
         **measure_bandwidth(backend, dtype),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "busy_processes": busy,
     }
+
+
+class BusyMachineWarning(UserWarning):
+    """A ceiling was measured while other processes used the CPU."""
+
+
+def _warn_if_measured_beside(entry: dict[str, Any], what: str) -> None:
+    """A ``CacheWarning`` when the measurement just made had busy processes beside it."""
+    busy = entry.get("busy_processes") or []
+    if busy:
+        names = ", ".join(f"{p.get('name')} ({p.get('cpu_percent', 0):.0f}%)" for p in busy[:3])
+        warnings.warn(
+            f"the roofline of {what} was measured while other processes used the CPU "
+            f"({names}): its ceilings may be low, and they are cached; "
+            "run `harness roofline --refresh` on a quiet machine",
+            BusyMachineWarning,
+            stacklevel=3,
+        )
 
 
 def for_run(
@@ -227,6 +251,7 @@ def for_run(
             try:
                 with threadpool_limits(threads) if threads else contextlib.nullcontext():
                     cached[key] = measure_roofline(backend, dtype)
+                _warn_if_measured_beside(cached[key], f"{backend_name} {dtype}")
             except Exception as exc:  # a backend that fails here fails its cases, not the run
                 out.setdefault(backend_name, {})[dtype] = {"error": describe_exception(exc)}
                 continue

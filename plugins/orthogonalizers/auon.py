@@ -44,8 +44,9 @@ def auon(G: Any, *, xp: Any, alpha: float = 1.5, eps: float = 1e-7) -> Any:
 
 
 def hybrid_auon_flops(sizes: Mapping[str, int], params: Mapping[str, Any]) -> float:
+    """One Newton–Schulz step (``newton_schulz_flops`` of one step) and AuON's map."""
     p, q = sorted((sizes["m"], sizes["n"]))
-    return 4 * p * p * q + 2 * p**3 + auon_flops(sizes, params)
+    return 3 * p * p * q + 2 * p**3 + auon_flops(sizes, params)
 
 
 @method(

@@ -72,9 +72,10 @@ def cholesky_qr_pass(xp: Any, X: Any) -> Any:
 
 
 def cholesky_qr2_flops(sizes: Mapping[str, int], params: Mapping[str, Any]) -> float:
-    """Two passes of: Gram (2p²q), Cholesky (p³/3), solve (2p²q)."""
+    """Two passes of: Gram XᵀX (p²q, symmetric: ``syrk``), Cholesky (p³/3), the solve with
+    L for the q rows (an LU of L, 2p³/3, then 2p²q)."""
     p, q = _dims(sizes)
-    return 2 * (4 * p * p * q + p**3 / 3)
+    return 2 * (3 * p * p * q + p**3)
 
 
 @method(family="orthogonalizer", dtypes=DTYPES, flops=cholesky_qr2_flops)
