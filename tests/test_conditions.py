@@ -146,7 +146,10 @@ def test_warns_about_turbo_with_the_file_that_switches_it():
 
 def test_warns_about_a_high_load_at_start():
     [line] = warnings({**QUIET, "cores": 2, "load_average": [1.8, 1.2, 0.9]})
-    assert line == ("load average 1.80 on 2 cores when the run started: other work shares the CPUs")
+    assert line == (
+        "load average 1.80 on 2 cores when the run started: the CPUs were busy over the last "
+        "minute (other work, or a run that just ended)"
+    )
 
 
 def test_warns_about_a_high_load_at_end_beyond_the_runs_own():

@@ -420,9 +420,9 @@ def _load_warnings(snapshot: Mapping[str, Any], when: str, own_load: float) -> l
     one_minute = _number(load[0])
     if one_minute is None or one_minute <= LOAD_PER_CORE_LIMIT * cores + own_load:
         return []
-    return [
-        f"load average {one_minute:.2f} on {cores:g} cores when the run {when}: "
-        "other work shares the CPUs"
+    return [  # a one-minute average: it also counts work that ended just before
+        f"load average {one_minute:.2f} on {cores:g} cores when the run {when}: the CPUs "
+        "were busy over the last minute (other work, or a run that just ended)"
     ]
 
 
