@@ -206,9 +206,14 @@ INDEX_BYTES = 4
 bound there."""
 
 
+def stored_entries(A: Any) -> int:
+    """The entries A stores: its nonzeros when sparse, every entry when dense."""
+    return int(A.nnz) if is_sparse(A) else math.prod(A.shape)
+
+
 def matrix_bytes(A: Any, word: int) -> float:
     """Bytes one pass over A reads: its values, and for a sparse A (CSR) its column indices
     and row pointers."""
     if is_sparse(A):
         return float(A.nnz * (word + INDEX_BYTES) + (A.shape[0] + 1) * INDEX_BYTES)
-    return float(math.prod(A.shape) * word)
+    return float(stored_entries(A) * word)

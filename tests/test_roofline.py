@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import nonconforming_plugin
 import numpy as np
@@ -24,6 +25,7 @@ from harness_builtins.preconditioners.pcg import JACOBI_VECTOR_FLOPS, JACOBI_VEC
 from harness_builtins.shared import INDEX_BYTES
 from test_report_pages import case, synthetic_run
 
+from harness import hookimpl, method
 from harness import report as html_report
 from harness.plugins.registry import Registry
 from harness.results.db import ResultsDB
@@ -152,3 +154,27 @@ def test_a_ceiling_measured_beside_a_busy_process_says_so(tmp_path: Path) -> Non
     entry = json.loads(done.stdout)["numpy"]["float32"]
     assert busy.pid in {p["pid"] for p in entry["busy_processes"]}
     assert "warning:" in done.stderr and "harness roofline --refresh" in done.stderr
+
+
+def test_a_model_giving_nan_or_a_negative_count_is_the_cases_error() -> None:
+    """A broken flop or bytes model is not stored as a rate: the case is an error naming it."""
+
+    @method(family="orthogonalizer", bytes=lambda sizes, params, footprint: float("nan"))
+    def nan_bytes(G: Any, *, xp: Any) -> Any:
+        return G
+
+    @method(family="orthogonalizer", flops=lambda sizes, params: -1.0)
+    def negative_flops(G: Any, *, xp: Any) -> Any:
+        return G
+
+    class Plugin:
+        @hookimpl
+        def harness_methods(self) -> list[Any]:
+            return [nan_bytes, negative_flops]
+
+    registry = Registry.load(extra=[("broken-models", Plugin())])
+    for name, model in (("nan_bytes", "bytes"), ("negative_flops", "flops")):
+        case = Case("orthogonalize", name, "numpy", "float64", {"m": 4, "n": 8}, {}, {}, 0)
+        result = run(registry, case)
+        assert result.status == "error", result.message
+        assert result.message.startswith(f"its {model} model gave")

@@ -66,8 +66,8 @@ def _milliseconds(record: StoredCase | None) -> str:
         return "-"
     if record.status != Status.OK or record.median_s is None:
         return record.status
-    if record.bytes:  # a memory-bound method: its GB/s beside the time
-        return f"{record.median_s * 1e3:.3f} ({record.bytes / record.median_s / 1e9:.3g} GB/s)"
+    if record.gbs is not None:  # a memory-bound method: its GB/s beside the time
+        return f"{record.median_s * 1e3:.3f} ({record.gbs:.3g} GB/s)"
     return f"{record.median_s * 1e3:.3f}"
 
 

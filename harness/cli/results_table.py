@@ -95,7 +95,5 @@ def cells(
 
 def _traffic(record: StoredCase) -> list[str]:
     """Achieved GB/s and its share (%) of the measured bandwidth."""
-    median, moved = record.median_s, record.bytes
-    gbs = moved / median / 1e9 if moved and median else None
     share = record.bandwidth_fraction
-    return [_number(gbs, ".2f"), _number(share and share * 100, ".0f")]
+    return [_number(record.gbs, ".2f"), _number(share and share * 100, ".0f")]

@@ -183,8 +183,7 @@ class Row:
     @property
     def gbs(self) -> float | None:
         """Achieved GB/s (the method's bytes model over the median time)."""
-        rates = [r.bytes / r.median_s / 1e9 for r in self.ok if r.bytes and r.median_s]
-        return _median(rates)
+        return _median([gbs for r in self.ok if (gbs := r.gbs) is not None])
 
     @property
     def bandwidth_fraction(self) -> float | None:

@@ -433,7 +433,7 @@ def _median_cell(record: StoredCase | None) -> Cell:
         return Cell("-")
     if record.status != Status.OK or record.median_s is None:
         return Cell(record.status, class_=record.status)
-    gbs = record.bytes / record.median_s / 1e9 if record.bytes else None
+    gbs = record.gbs
     note = f"{gbs:.3g} GB/s" if gbs is not None else ""
     return Cell(seconds(record.median_s), record.median_s, note=note)
 

@@ -167,11 +167,7 @@ class CaseComparison:
                 "unstable": bool(record.unstable),
                 "peak_fraction": record.peak_fraction,
                 "above_peak": None if record.above_peak is None else bool(record.above_peak),
-                "gbs": (
-                    record.bytes / record.median_s / 1e9
-                    if record.bytes and record.median_s
-                    else None
-                ),
+                "gbs": record.gbs,
                 "bandwidth_fraction": record.bandwidth_fraction,
                 "metrics": record.metrics,
             }

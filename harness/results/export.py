@@ -86,7 +86,7 @@ def case_rows(cases: list[StoredCase]) -> list[dict[str, Any]]:
                 "peak_fraction": case.peak_fraction,
                 "above_peak": None if case.above_peak is None else bool(case.above_peak),
                 "bytes": case.bytes,
-                "gbs": case.bytes / median / 1e9 if case.bytes and median else None,
+                "gbs": case.gbs,
                 "bandwidth_fraction": case.bandwidth_fraction,
                 "peak_memory_bytes": case.peak_memory_bytes,
                 "traced_peak_bytes": case.traced_peak_bytes,

@@ -142,6 +142,12 @@ class StoredCase:
         """The record as JSON-ready data, as the database holds it (``harness show --json``)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    @property
+    def gbs(self) -> float | None:
+        """Achieved GB/s: the method's bytes per call over the median time (None without a
+        bytes model or a time)."""
+        return self.bytes / self.median_s / 1e9 if self.bytes and self.median_s else None
+
     def identity(self) -> dict[str, Any]:
         """``harness.run.case.case_identity``: the stored fields that make the case itself."""
         return case_identity(self.as_dict())

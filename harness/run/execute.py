@@ -118,7 +118,9 @@ def execute(
                 steps = None
                 if method.iterates is not None and (method.flops_wants_footprint or method.bytes):
                     steps = _steps(partial(method.iterates, *inputs, xp=xp, **params), result.curve)
-                footprint = _footprint(problem.inputs, case.dtype, result.metrics, steps)
+                footprint = Footprint(
+                    DTYPE_BYTES[case.dtype], tuple(problem.inputs), result.metrics, steps
+                )
                 result.flops = method.flop_count(case.sizes, params, footprint)
                 if method.bytes is not None:
                     result.bytes = float(method.bytes(case.sizes, params, footprint))
@@ -131,15 +133,10 @@ def execute(
             Status.ERROR,
             f"non-finite metrics: {', '.join(bad_metrics)}",
         )
+    for model, count in (("flops", result.flops), ("bytes", result.bytes)):
+        if count is not None and not (math.isfinite(count) and count >= 0):
+            result.status, result.message = Status.ERROR, f"its {model} model gave {count}"
     return result
-
-
-def _footprint(
-    inputs: Iterable[Any], dtype: str, metrics: dict[str, float], steps: int | None
-) -> Footprint:
-    """The case's ``Footprint`` for its flop and bytes models: its dtype's word, the problem's
-    inputs on the host, its metrics, the steps an iterative method ran."""
-    return Footprint(DTYPE_BYTES[dtype], tuple(inputs), metrics, steps)
 
 
 def _steps(iterates: Callable[[], Iterable[Any]], curve: list[dict[str, float]]) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from array_api_compat import device as array_device
-from harness_builtins.shared import matrix_bytes
+from harness_builtins.shared import matrix_bytes, stored_entries
 
 from harness import Footprint
 from harness.model.method import BytesModel
@@ -54,8 +54,7 @@ def cg_flops(vector_flops: int) -> Callable[..., float]:
 
     def model(sizes: Any, params: Any, footprint: Footprint) -> float:
         A = footprint.inputs[0]
-        entries = A.nnz if hasattr(A, "nnz") else A.shape[0] * A.shape[1]
-        step = 2.0 * entries + vector_flops * A.shape[0]
+        step = 2.0 * stored_entries(A) + vector_flops * A.shape[0]
         return step * footprint.metrics.get("iterations", 0.0)
 
     return model

@@ -38,6 +38,7 @@ from harness_builtins.shared import (
     matrix_bytes,
     scatter_add_rows,
     sparse_product,
+    stored_entries,
     to_host,
 )
 
@@ -311,9 +312,7 @@ def sparse_sign_bytes(sizes: Any, params: Any, footprint: Footprint) -> float:
 
 def sparse_sign_flops(sizes: Any, params: Any, footprint: Footprint) -> float:
     """2 ``vec_nnz`` flops per stored entry of A: a sign times the entry, added to a row."""
-    A = footprint.inputs[0]
-    entries = A.nnz if hasattr(A, "nnz") else A.shape[0] * A.shape[1]
-    return 2.0 * params.get("vec_nnz", 1) * entries
+    return 2.0 * params.get("vec_nnz", 1) * stored_entries(footprint.inputs[0])
 
 
 @method(
