@@ -258,3 +258,36 @@ def test_fake_sysfs_missing_and_unreadable_files_are_absent(tmp_path):
     for field in FIELDS - {"collected_at", "cores", "affinity"}:
         assert snapshot[field] is None, field
     assert warnings(snapshot, snapshot) == []
+
+
+def test_harness_run_warns_and_records_a_busy_neighbour(tmp_path):
+    """`harness run` beside a busy loop: a `warning:` line on stderr, the warning in
+    `--json`'s `summary.conditions`, the start and end snapshots in the run's metadata, and
+    the warning on the report's overview (docs/measurement.md, "Conditions")."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import run_cli
+
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "name: s\ndescription: s\n"
+        "timing: {warmup: 0, min_time: 0, min_samples: 2, budget: 0, roofline: false}\n"
+        "benchmarks:\n  - task: orthogonalize\n    sizes: [[8, 16]]\n"
+        "    methods: [svd_polar]\n    backends: [numpy]\n    dtypes: [float64]\n"
+    )
+    db = tmp_path / "r.sqlite"
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        done = run_cli("run", str(suite), "--db", str(db), "--json")
+    finally:
+        busy.kill()
+    assert done.returncode == 0, done.stderr
+    assert "warning: other processes were using the CPU when the run started" in done.stderr
+    said = json.loads(done.stdout)["summary"]["conditions"]
+    assert any(f"pid {busy.pid}" in line for line in said)
+    report = run_cli("report", "--db", str(db), "--out", str(tmp_path / "site"))
+    assert report.returncode == 0, report.stderr
+    overview = (tmp_path / "site" / "index.html").read_text()
+    assert "<dt>conditions</dt>" in overview and f"pid {busy.pid}" in overview
